@@ -1,0 +1,77 @@
+"""The HTTP application: ``create_app(settings)`` wires middleware, routers and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from fastapi import FastAPI
+
+from lastmile import __version__
+from lastmile.auth.endpoints import router as auth_router
+from lastmile.config import Settings
+from lastmile.customers.endpoints import router as customers_router
+from lastmile.db.engine import Database
+from lastmile.db.migrate import upgrade
+from lastmile.fleet.endpoints import router as fleet_router
+from lastmile.idempotency.middleware import IdempotencyMiddleware
+from lastmile.kit.errors import install_error_handlers
+from lastmile.orders.endpoints import router as orders_router
+from lastmile.organizations.endpoints import router as organizations_router
+from lastmile.services import Services
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+The Lastmile API: orders, fleet and customers for last-mile delivery.
+
+Authenticate with `Authorization: Bearer <token>`: an access token from `POST /v1/auth/token`
+(admins, dispatchers, drivers) or a merchant API key. Errors are RFC 9457 problem details
+(`application/problem+json`) naming the field at fault. Send an `Idempotency-Key` header with
+any POST to make retries safe.
+"""
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the application. ``database`` lets tests share one engine with their fixtures."""
+    settings = settings or Settings()
+    db = database or Database(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate and database is None:
+            upgrade(db.url)
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Lastmile",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.services = Services.from_settings(settings)
+    install_error_handlers(app)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        database=lambda: db,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+    for router in (
+        auth_router, organizations_router, fleet_router, customers_router, orders_router,
+    ):  # fmt: skip
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness probe."""
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,1 @@
+"""Who is calling: users with roles, merchant API keys, access tokens, and tenant scope."""

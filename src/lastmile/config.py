@@ -1,0 +1,53 @@
+"""Runtime settings, read once from the environment (prefix ``LASTMILE_``) and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    """Everything that differs between deployments.
+
+    No module reads the environment itself: ``Settings()`` is built once at the edge (CLI, app
+    factory) and handed down.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LASTMILE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir."
+    )
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    access_token_ttl_hours: int = Field(default=12, ge=1, le=24 * 30)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    auto_migrate: bool = True
+    geocoder_url: str | None = Field(
+        default=None, description="Nominatim/Photon-compatible search endpoint; unset = offline."
+    )
+    geocoder_kind: Literal["nominatim", "photon"] = "nominatim"
+    grid_kg_co2e_per_kwh: float = Field(
+        default=0.229, ge=0, description="Grid factor for EV emissions (UK 2023 incl. T&D)."
+    )
+    max_page_size: int = 200
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("LASTMILE_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'lastmile.sqlite').resolve()}"

@@ -1,0 +1,1 @@
+"""Recipients and their geocoded addresses."""

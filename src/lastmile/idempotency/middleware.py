@@ -1,0 +1,179 @@
+"""ASGI middleware that makes every authenticated POST with an ``Idempotency-Key`` safe to retry.
+
+The key is claimed in its own transaction before the request runs, so two concurrent retries
+cannot both execute; the response is stored once the request succeeded (any status below 500)
+and replayed byte for byte afterwards. A key sent again with a different body is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lastmile.db.engine import Database
+from lastmile.idempotency.models import IdempotencyRecord
+from lastmile.kit.clock import utcnow
+from lastmile.kit.errors import PROBLEM_MEDIA_TYPE, problem_type
+
+HEADER = b"idempotency-key"
+MAX_KEY_LENGTH = 255
+
+
+def _problem(status: int, slug: str, title: str, detail: str, path: str) -> tuple[int, bytes]:
+    body = {"type": problem_type(slug), "title": title, "status": status, "detail": detail,
+            "instance": path, "errors": []}  # fmt: skip
+    return status, json.dumps(body).encode()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, *, database: Callable[[], Database], ttl: timedelta) -> None:
+        self.app = app
+        self.database = database
+        self.ttl = ttl
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        key_bytes = headers.get(HEADER)
+        credential = headers.get(b"authorization") or headers.get(b"x-api-key")
+        if key_bytes is None or credential is None:
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        key = key_bytes.decode("latin-1").strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await self._send(send, *_problem(
+                422, "validation-error", "Invalid request",
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", path))  # fmt: skip
+            return
+
+        body = await _read_body(receive)
+        caller = hashlib.sha256(credential).hexdigest()
+        fingerprint = hashlib.sha256(
+            b"\0".join([path.encode(), scope.get("query_string", b""), body])
+        ).hexdigest()
+        db = self.database()
+        outcome = await run_in_threadpool(self._claim, db, caller, key, fingerprint, path)
+        if outcome is not None:
+            status, content_type, payload, replayed = outcome
+            await self._send(send, status, payload, content_type, replayed=replayed)
+            return
+
+        captured: dict[str, Any] = {"body": b""}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                captured["status"] = message["status"]
+                captured["content_type"] = dict(message.get("headers", [])).get(
+                    b"content-type", b"application/json"
+                ).decode()
+            elif message["type"] == "http.response.body":
+                captured["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, _replay_body(body), capture)
+        finally:
+            status = captured.get("status", 500)
+            await run_in_threadpool(
+                self._finish, db, caller, key, status, captured.get("content_type"),
+                captured["body"],
+            )  # fmt: skip
+
+    def _claim(
+        self, db: Database, caller: str, key: str, fingerprint: str, path: str
+    ) -> tuple[int, str, bytes, bool] | None:
+        """Claim the key; return a response to send instead when the key was seen before."""
+        now = utcnow()
+        for _attempt in range(2):
+            try:
+                with db.unit_of_work() as session:
+                    session.add(IdempotencyRecord(caller=caller, key=key,
+                                                  fingerprint=fingerprint, created_at=now))  # fmt: skip
+                return None
+            except IntegrityError:
+                pass
+            with db.unit_of_work() as session:
+                record = session.scalars(
+                    select(IdempotencyRecord).where(
+                        IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
+                    )
+                ).first()
+                if record is None:
+                    continue  # released meanwhile: claim again
+                if record.created_at < now - self.ttl:
+                    session.delete(record)
+                    continue
+                if record.fingerprint != fingerprint:
+                    status, payload = _problem(
+                        422, "idempotency-key-reused", "Idempotency-Key reused",
+                        "This Idempotency-Key was used with a different request.", path)  # fmt: skip
+                    return status, PROBLEM_MEDIA_TYPE, payload, False
+                if record.status_code is None:
+                    status, payload = _problem(
+                        409, "request-in-progress", "Request in progress",
+                        "A request with this Idempotency-Key is still being processed; retry "
+                        "shortly.", path)  # fmt: skip
+                    return status, PROBLEM_MEDIA_TYPE, payload, False
+                return (record.status_code, record.content_type or "application/json",
+                        record.body or b"", True)  # fmt: skip
+        status, payload = _problem(409, "request-in-progress", "Request in progress",
+                                   "The Idempotency-Key is contended; retry shortly.", path)  # fmt: skip
+        return status, PROBLEM_MEDIA_TYPE, payload, False
+
+    def _finish(
+        self, db: Database, caller: str, key: str, status: int, content_type: str | None,
+        body: bytes,
+    ) -> None:  # fmt: skip
+        with db.unit_of_work() as session:
+            where = (IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+            if status >= 500:
+                # Nothing was changed (the request's transaction rolled back): let a retry run.
+                session.execute(delete(IdempotencyRecord).where(*where))
+                return
+            record = session.scalars(select(IdempotencyRecord).where(*where)).first()
+            if record is not None:
+                record.status_code, record.content_type, record.body = status, content_type, body
+
+    async def _send(
+        self, send: Send, status: int, body: bytes, content_type: str = PROBLEM_MEDIA_TYPE,
+        *, replayed: bool = False,
+    ) -> None:  # fmt: skip
+        headers = [(b"content-type", content_type.encode()),
+                   (b"content-length", str(len(body)).encode())]  # fmt: skip
+        if replayed:
+            headers.append((b"idempotent-replayed", b"true"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay_body(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

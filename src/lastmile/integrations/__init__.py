@@ -1,0 +1,1 @@
+"""Adapters to the outside world, each a Protocol with interchangeable providers."""

@@ -1,0 +1,1 @@
+"""Domain-agnostic helpers shared by every domain."""

@@ -1,0 +1,177 @@
+"""Order lifecycle: create, change, move through statuses, list and read history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from lastmile.auth.principal import Access, Principal
+from lastmile.fleet.repository import PickupPointRepository
+from lastmile.kit.clock import utcnow
+from lastmile.kit.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
+from lastmile.kit.errors import field_error
+from lastmile.kit.ids import new_id
+from lastmile.kit.pagination import Paged
+from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
+from lastmile.orders.models import DeliveryWindow, Order, OrderEvent
+from lastmile.orders.repository import OrderRepository
+from lastmile.orders.schemas import PICKUP_METHODS, OrderCreate, OrderUpdate
+from lastmile.orders.status import TRANSITIONS, OrderStatus, can_transition
+from lastmile.organizations.repository import get_organization
+from lastmile.services import Services
+
+# What a driver may do to an order assigned to them.
+DRIVER_TRANSITIONS = frozenset(
+    {OrderStatus.out_for_delivery, OrderStatus.arriving, OrderStatus.delivered, OrderStatus.failed}
+)
+# Changes that alter what the plan must do; a planned order goes back to be re-planned.
+PLAN_FIELDS = frozenset({"windows", "delivery_method", "pickup_point_id"})
+EDITABLE = frozenset({OrderStatus.created, OrderStatus.planned, OrderStatus.rescheduled})
+# Instructions and safe place stay safe to change until the parcel is handed over.
+LATE_EDITABLE_FIELDS = frozenset({"instructions", "safe_place", "safe_place_note"})
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: OrderStatus | None = None
+    service_date: date | None = None
+    zone: str | None = None
+    driver_id: str | None = None
+    merchant_id: str | None = None
+
+
+class OrderService:
+    """Business rules for orders. Never commits: the caller's unit of work does."""
+
+    def __init__(self, session: Session, principal: Principal, services: Services) -> None:
+        self.session = session
+        self.principal = principal
+        self.services = services
+        self.repo = OrderRepository(session, principal)
+
+    def intake_context(self) -> IntakeContext:
+        org = get_organization(self.session, self.principal.organization_id)
+        return IntakeContext(
+            session=self.session,
+            principal=self.principal,
+            geocoder=self.services.geocoder,
+            timezone=ZoneInfo(org.timezone),
+            now=utcnow(),
+        )
+
+    def get(self, order_id: str) -> Order:
+        order = self.repo.get(order_id)
+        if order is None:
+            raise NotFound(f"No order {order_id!r}.")
+        return order
+
+    def create(self, payload: OrderCreate) -> Order:
+        intake = check_orders(self.intake_context(), [(None, payload)])
+        if intake.errors:
+            cls = Conflict if intake.duplicate_rows else Unprocessable
+            raise cls("; ".join(f"{e.field}: {e.message}" for e in intake.errors),
+                      errors=intake.errors)  # fmt: skip
+        insert_rows(self.session, intake)
+        return self.get(intake.order_ids[0])
+
+    def list(self, filters: OrderFilters, *, cursor: str | None, limit: int) -> Paged[Order]:
+        stmt = self.repo.scoped()
+        for name, value in vars(filters).items():
+            if value is not None:
+                stmt = stmt.where(getattr(Order, name) == value)
+        return self.repo.page(stmt, cursor=cursor, limit=limit)
+
+    def history(self, order_id: str) -> list[OrderEvent]:
+        return self.repo.events(self.get(order_id).id)
+
+    def update(self, order_id: str, patch: OrderUpdate) -> Order:
+        order = self.get(order_id)
+        if self.principal.access is Access.driver:
+            raise Forbidden("Drivers cannot change orders.")
+        changes = patch.model_dump(exclude_unset=True)
+        late_ok = order.status not in (
+            OrderStatus.delivered, OrderStatus.returned, OrderStatus.cancelled
+        )  # fmt: skip
+        for name in changes:
+            allowed = EDITABLE if name not in LATE_EDITABLE_FIELDS else None
+            if (allowed is not None and order.status not in allowed) or not late_ok:
+                raise Conflict(f"{name} cannot change once the order is {order.status.value}.")
+        self._check_method(order, changes)
+        windows = changes.pop("windows", None)
+        for name, value in changes.items():
+            setattr(order, name, value)
+        if windows is not None:
+            order.windows = [
+                DeliveryWindow(id=new_id("win"), organization_id=order.organization_id,
+                               position=i, starts_at=w["start"], ends_at=w["end"])
+                for i, w in enumerate(windows)
+            ]  # fmt: skip
+        replan = order.status is OrderStatus.planned and PLAN_FIELDS & set(patch.model_fields_set)
+        self._record(order, None, "changed", {"fields": sorted(patch.model_fields_set)})
+        if replan:
+            self._move(order, OrderStatus.created, "changed after planning; needs re-planning")
+        self.session.flush()
+        return order
+
+    def _check_method(self, order: Order, changes: dict[str, Any]) -> None:
+        method = changes.get("delivery_method", order.delivery_method)
+        point_id = changes.get("pickup_point_id", order.pickup_point_id)
+        if method not in PICKUP_METHODS:
+            if "pickup_point_id" in changes and point_id is not None:
+                raise Unprocessable("pickup_point_id is only for locker and pickup_point",
+                                    errors=[field_error(["pickup_point_id"], "not allowed")])
+            changes["pickup_point_id"] = None
+            return
+        point = PickupPointRepository(self.session, self.principal).get(point_id or "")
+        if point is None or not point.active or point.kind.value != method.value:
+            raise Unprocessable(
+                f"{method.value} delivery needs an active {method.value} in pickup_point_id",
+                errors=[field_error(["pickup_point_id"], "missing, unknown or of another kind")],
+            )
+
+    def transition(self, order_id: str, target: OrderStatus, reason: str | None) -> Order:
+        order = self.get(order_id)
+        if self.principal.access is Access.merchant and target is not OrderStatus.cancelled:
+            raise Forbidden("Merchants may only cancel orders.")
+        if self.principal.access is Access.driver and target not in DRIVER_TRANSITIONS:
+            raise Forbidden(f"Drivers cannot set {target.value}.")
+        self._move(order, target, reason)
+        self.session.flush()
+        return order
+
+    def _move(self, order: Order, target: OrderStatus, reason: str | None) -> None:
+        current = order.status
+        if not can_transition(current, target):
+            allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
+            raise InvalidTransition(
+                f"An order cannot go from {current.value} to {target.value} "
+                f"(allowed from {current.value}: {allowed})."
+            )
+        now = utcnow()
+        if not self.repo.compare_and_set_status(order, current, {"status": target,
+                                                                 "updated_at": now}):
+            raise Conflict("The order changed meanwhile; read it again and retry.")
+        self._record(order, current, target.value, {}, reason=reason, to_status=target)
+
+    def _record(
+        self,
+        order: Order,
+        from_status: OrderStatus | None,
+        what: str,
+        details: dict[str, Any],
+        *,
+        reason: str | None = None,
+        to_status: OrderStatus | None = None,
+    ) -> None:
+        self.session.add(
+            OrderEvent(
+                id=new_id("evt"), organization_id=order.organization_id, order_id=order.id,
+                at=utcnow(), from_status=from_status, to_status=to_status or order.status,
+                actor=self.principal.actor, reason=reason, details={"event": what} | details,
+            )
+        )  # fmt: skip
+

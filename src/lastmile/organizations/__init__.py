@@ -1,0 +1,1 @@
+"""Organizations (the delivery company, our tenant) and the merchants that ship through it."""

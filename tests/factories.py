@@ -14,7 +14,7 @@ from lastmile.kit.ids import new_id
 from lastmile.organizations.models import Merchant
 from lastmile.organizations.service import create_organization
 
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 
 
 @dataclass
@@ -41,9 +41,13 @@ def make_tenant(db: Database, name: str) -> Tenant:
         users = {}
         for role in Role:
             user = auth.create_user(
-                s, org.id, email=f"{role.value}-{slug}@example.org", name=role.value.title(),
-                role=role, password=PASSWORD,
-            )  # fmt: skip
+                s,
+                org.id,
+                email=f"{role.value}-{slug}@example.org",
+                name=role.value.title(),
+                role=role,
+                password=PASSWORD,
+            )
             users[role] = user
             tokens[role.value] = auth.issue_access_token(s, user, timedelta(hours=1)).token
         merchants = []
@@ -53,14 +57,33 @@ def make_tenant(db: Database, name: str) -> Tenant:
             s.flush()
             merchants.append(merchant.id)
             tokens[label] = auth.create_api_key(s, org.id, merchant.id, "test").secret
-        depot = Depot(id=new_id("dep"), organization_id=org.id, name="Main depot",
-                      kind=DepotKind.depot, lat=41.15, lon=-8.61, opening_hours=[])  # fmt: skip
-        locker = PickupPoint(id=new_id("pup"), organization_id=org.id, name="Locker 1",
-                             kind=PickupPointKind.locker, lat=41.16, lon=-8.62,
-                             opening_hours=[], compartments=40)  # fmt: skip
+        depot = Depot(
+            id=new_id("dep"),
+            organization_id=org.id,
+            name="Main depot",
+            kind=DepotKind.depot,
+            lat=41.15,
+            lon=-8.61,
+            opening_hours=[],
+        )
+        locker = PickupPoint(
+            id=new_id("pup"),
+            organization_id=org.id,
+            name="Locker 1",
+            kind=PickupPointKind.locker,
+            lat=41.16,
+            lon=-8.62,
+            opening_hours=[],
+            compartments=40,
+        )
         s.add_all([depot, locker])
-        driver = Driver(id=new_id("drv"), organization_id=org.id, name="Dee River",
-                        skills=["in_home"], user_id=users[Role.driver].id)  # fmt: skip
+        driver = Driver(
+            id=new_id("drv"),
+            organization_id=org.id,
+            name="Dee River",
+            skills=["in_home"],
+            user_id=users[Role.driver].id,
+        )
         s.add(driver)
         s.flush()
         return Tenant(org.id, tokens, merchants[0], merchants[1], driver.id, depot.id, locker.id)
@@ -69,7 +92,10 @@ def make_tenant(db: Database, name: str) -> Tenant:
 def tomorrow_window(hours: tuple[int, int] = (9, 11)) -> dict[str, str]:
     day = datetime.now(UTC).date() + timedelta(days=1)
     start = datetime(day.year, day.month, day.day, hours[0], tzinfo=UTC)
-    return {"start": start.isoformat(), "end": (start + timedelta(hours=hours[1] - hours[0])).isoformat()}
+    return {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=hours[1] - hours[0])).isoformat(),
+    }
 
 
 def order_payload(**overrides: Any) -> dict[str, Any]:
@@ -77,14 +103,25 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
     tag = new_id("x")[-10:]
     body: dict[str, Any] = {
         "merchant_reference": f"REF-{tag}",
-        "customer": {"name": "Ana Silva", "phone": "+351912345678", "email": "ana@example.org",
-                     "language": "pt", "channels": ["sms", "email"]},
-        "address": {"line1": "Rua de Santa Catarina 100", "postcode": "4000-447",
-                    "city": "Porto", "country": "PT", "lat": 41.1496, "lon": -8.6067},
+        "customer": {
+            "name": "Ana Silva",
+            "phone": "+351912345678",
+            "email": "ana@example.org",
+            "language": "pt",
+            "channels": ["sms", "email"],
+        },
+        "address": {
+            "line1": "Rua de Santa Catarina 100",
+            "postcode": "4000-447",
+            "city": "Porto",
+            "country": "PT",
+            "lat": 41.1496,
+            "lon": -8.6067,
+        },
         "service_level": "scheduled",
         "delivery_method": "doorstep",
         "windows": [tomorrow_window()],
         "parcels": [{"barcode": f"BC{tag}", "weight_kg": 1.2, "volume_litres": 5.7}],
-    }  # fmt: skip
+    }
     body.update(overrides)
     return body

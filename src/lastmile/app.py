@@ -65,8 +65,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
     for router in (
-        auth_router, organizations_router, fleet_router, customers_router, orders_router,
-    ):  # fmt: skip
+        auth_router,
+        organizations_router,
+        fleet_router,
+        customers_router,
+        orders_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["meta"])

@@ -6,6 +6,7 @@ tenant-scoped, role-checked, validated and documented. Resources with real busin
 """
 
 # No `from __future__ import annotations`: FastAPI must see the closure-local schema types.
+import enum
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from lastmile.kit.pagination import Cursor, Limit, Page
 from lastmile.services import Services
 
 M = TypeVar("M", bound=Base)
-
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ class ResourceService(Generic[M]):
                 f"This {self.resource.noun} is still referenced; remove those references first."
             ) from exc
 
-    def list(self, *, cursor: str | None, limit: int, filters: Mapping[str, Any]) -> Any:
+    def find(self, *, cursor: str | None, limit: int, filters: Mapping[str, Any]) -> Any:
         stmt = self.repo.scoped()
         for param, value in filters.items():
             if value is not None:
@@ -160,11 +160,12 @@ class ResourceService(Generic[M]):
         return self.repo.page(stmt, cursor=cursor, limit=limit)
 
 
-def crud_router(resource: Resource[Any], *, tags: list[str]) -> APIRouter:
+def crud_router(resource: Resource[Any], *, tags: list[str | enum.Enum]) -> APIRouter:
     """Routes ``POST``/``GET`` on the collection and ``GET``/``PATCH``/``DELETE`` on an item."""
     router = APIRouter(prefix=resource.path, tags=tags)
     noun = resource.noun
-    Create, Update, Read = resource.create_schema, resource.update_schema, resource.read_schema
+    # Schema classes bound to local names so FastAPI reads them from the signatures below.
+    Create, Update, Read = resource.create_schema, resource.update_schema, resource.read_schema  # noqa: N806
 
     def reader(
         session: SessionDep,
@@ -180,23 +181,27 @@ def crud_router(resource: Resource[Any], *, tags: list[str]) -> APIRouter:
     ) -> ResourceService[Any]:
         return ResourceService(resource, session, principal, services)
 
-    Reader = Annotated[ResourceService[Any], Depends(reader)]
-    Writer = Annotated[ResourceService[Any], Depends(writer)]
+    Reader = Annotated[ResourceService[Any], Depends(reader)]  # noqa: N806
+    Writer = Annotated[ResourceService[Any], Depends(writer)]  # noqa: N806
 
-    @router.post("", status_code=status.HTTP_201_CREATED, response_model=Read,
-                 summary=f"Create a {noun}")  # fmt: skip
+    @router.post(
+        "", status_code=status.HTTP_201_CREATED, response_model=Read, summary=f"Create a {noun}"
+    )
     def create(payload: Create, svc: Writer) -> Any:  # type: ignore[valid-type]
         return Read.model_validate(svc.create(payload))
 
     def list_items(svc: Reader, cursor: Cursor = None, limit: Limit = 50, **filters: Any) -> Any:
-        paged = svc.list(cursor=cursor, limit=limit, filters=filters)
+        paged = svc.find(cursor=cursor, limit=limit, filters=filters)
         return Page[Read].build(paged, Read.model_validate)  # type: ignore[valid-type]
 
     _add_filter_params(list_items, resource.filters)
     router.add_api_route(
-        "", list_items, methods=["GET"], response_model=Page[Read],  # type: ignore[valid-type]
+        "",
+        list_items,
+        methods=["GET"],
+        response_model=Page[Read],  # type: ignore[valid-type]
         summary=f"List {noun}s",
-    )  # fmt: skip
+    )
 
     @router.get("/{item_id}", response_model=Read, summary=f"Get a {noun}")
     def read(item_id: str, svc: Reader) -> Any:
@@ -206,8 +211,7 @@ def crud_router(resource: Resource[Any], *, tags: list[str]) -> APIRouter:
     def update(item_id: str, patch: Update, svc: Writer) -> Any:  # type: ignore[valid-type]
         return Read.model_validate(svc.update(item_id, patch))
 
-    @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT,
-                   summary=f"Delete a {noun}")  # fmt: skip
+    @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, summary=f"Delete a {noun}")
     def delete(item_id: str, svc: Writer) -> Response:
         svc.delete(item_id)
         return Response(status_code=status.HTTP_204_NO_CONTENT)

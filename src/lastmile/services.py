@@ -16,5 +16,6 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
         return cls(
-            settings=settings, geocoder=build_geocoder(settings.geocoder_url, settings.geocoder_kind)
+            settings=settings,
+            geocoder=build_geocoder(settings.geocoder_url, settings.geocoder_kind),
         )

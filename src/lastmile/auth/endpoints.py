@@ -113,9 +113,12 @@ def create_api_key(
     tags=["organization"],
 )
 def list_api_keys(
-    merchant_id: str, session: SessionDep, principal: Admin, cursor: Cursor = None,
+    merchant_id: str,
+    session: SessionDep,
+    principal: Admin,
+    cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[s.ApiKeyRead]:  # fmt: skip
+) -> Page[s.ApiKeyRead]:
     """A merchant's API keys (never their secrets)."""
     service.ensure_merchant(session, principal, merchant_id)
     repo = ApiKeyRepository(session, principal)

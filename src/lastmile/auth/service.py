@@ -24,7 +24,7 @@ from lastmile.kit.errors import Conflict, NotFound, Unauthorized
 from lastmile.kit.ids import new_id
 from lastmile.organizations.repository import MerchantRepository
 
-ACCESS_TOKEN_PREFIX = "lmt_"
+ACCESS_TOKEN_PREFIX = "lmt_"  # noqa: S105 - a marker, not a secret
 API_KEY_PREFIX = "lmk_"
 # Touching last_used_at on every call would turn each read into a write.
 _LAST_USED_RESOLUTION = timedelta(minutes=5)

@@ -6,7 +6,7 @@ from typing import Any
 
 from lastmile.auth.principal import Principal
 from lastmile.crud import HookContext
-from lastmile.integrations.geocoding import Geocoder, GeocodeQuery
+from lastmile.integrations.geocoding import GeocodeQuery, Geocoder
 from lastmile.kit.errors import FieldError, Unprocessable, field_error
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 import enum
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, String

@@ -9,7 +9,22 @@ from lastmile.orders.models import DeliveryWindow, Order, OrderEvent, Parcel
 from lastmile.organizations.models import Merchant, Organization
 
 __all__ = [
-    "AccessToken", "Address", "ApiKey", "Base", "Customer", "DeliveryWindow", "Depot", "Driver",
-    "IdempotencyRecord", "Merchant", "Order", "OrderEvent", "Organization", "Parcel",
-    "PickupPoint", "Shift", "User", "Vehicle",
-]  # fmt: skip
+    "AccessToken",
+    "Address",
+    "ApiKey",
+    "Base",
+    "Customer",
+    "DeliveryWindow",
+    "Depot",
+    "Driver",
+    "IdempotencyRecord",
+    "Merchant",
+    "Order",
+    "OrderEvent",
+    "Organization",
+    "Parcel",
+    "PickupPoint",
+    "Shift",
+    "User",
+    "Vehicle",
+]

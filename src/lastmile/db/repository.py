@@ -37,7 +37,7 @@ class TenantRepository(Generic[M]):
         self.session = session
         self.scope = scope
 
-    def scoped(self) -> Select[tuple[M]]:
+    def scoped(self) -> Select[M]:
         model: Any = self.model
         stmt = select(self.model).where(model.organization_id == self.scope.organization_id)
         merchant_column = getattr(model, "merchant_id", None)
@@ -63,10 +63,10 @@ class TenantRepository(Generic[M]):
         self.session.delete(obj)
         self.session.flush()
 
-    def page(self, stmt: Select[tuple[M]], *, cursor: str | None, limit: int) -> Paged[M]:
+    def page(self, stmt: Select[M], *, cursor: str | None, limit: int) -> Paged[M]:
         """One page of ``stmt`` in id order (ids are time-ordered) after ``cursor``."""
         model: Any = self.model
         if cursor:
             stmt = stmt.where(model.id > decode_cursor(cursor))
         rows = list(self.session.scalars(stmt.order_by(model.id).limit(limit + 1)))
-        return Paged.of(rows, limit=limit, key=lambda row: str(row.id))
+        return Paged.of(rows, limit=limit, key=lambda row: str(getattr(row, "id")))  # noqa: B009

@@ -1,1 +1,1 @@
-"""The fleet: depots and hubs, vehicles, drivers with shifts and skills, lockers and pick-up points."""
+"""Fleet: depots and hubs, vehicles, drivers with shifts and skills, lockers, pick-up points."""

@@ -28,8 +28,14 @@ MAX_KEY_LENGTH = 255
 
 
 def _problem(status: int, slug: str, title: str, detail: str, path: str) -> tuple[int, bytes]:
-    body = {"type": problem_type(slug), "title": title, "status": status, "detail": detail,
-            "instance": path, "errors": []}  # fmt: skip
+    body = {
+        "type": problem_type(slug),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": path,
+        "errors": [],
+    }
     return status, json.dumps(body).encode()
 
 
@@ -52,9 +58,16 @@ class IdempotencyMiddleware:
         path = scope["path"]
         key = key_bytes.decode("latin-1").strip()
         if not key or len(key) > MAX_KEY_LENGTH:
-            await self._send(send, *_problem(
-                422, "validation-error", "Invalid request",
-                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", path))  # fmt: skip
+            await self._send(
+                send,
+                *_problem(
+                    422,
+                    "validation-error",
+                    "Invalid request",
+                    f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+                    path,
+                ),
+            )
             return
 
         body = await _read_body(receive)
@@ -74,9 +87,11 @@ class IdempotencyMiddleware:
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
-                captured["content_type"] = dict(message.get("headers", [])).get(
-                    b"content-type", b"application/json"
-                ).decode()
+                captured["content_type"] = (
+                    dict(message.get("headers", []))
+                    .get(b"content-type", b"application/json")
+                    .decode()
+                )
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
             await send(message)
@@ -86,9 +101,14 @@ class IdempotencyMiddleware:
         finally:
             status = captured.get("status", 500)
             await run_in_threadpool(
-                self._finish, db, caller, key, status, captured.get("content_type"),
+                self._finish,
+                db,
+                caller,
+                key,
+                status,
+                captured.get("content_type"),
                 captured["body"],
-            )  # fmt: skip
+            )
 
     def _claim(
         self, db: Database, caller: str, key: str, fingerprint: str, path: str
@@ -98,8 +118,11 @@ class IdempotencyMiddleware:
         for _attempt in range(2):
             try:
                 with db.unit_of_work() as session:
-                    session.add(IdempotencyRecord(caller=caller, key=key,
-                                                  fingerprint=fingerprint, created_at=now))  # fmt: skip
+                    session.add(
+                        IdempotencyRecord(
+                            caller=caller, key=key, fingerprint=fingerprint, created_at=now
+                        )
+                    )
                 return None
             except IntegrityError:
                 pass
@@ -116,25 +139,47 @@ class IdempotencyMiddleware:
                     continue
                 if record.fingerprint != fingerprint:
                     status, payload = _problem(
-                        422, "idempotency-key-reused", "Idempotency-Key reused",
-                        "This Idempotency-Key was used with a different request.", path)  # fmt: skip
+                        422,
+                        "idempotency-key-reused",
+                        "Idempotency-Key reused",
+                        "This Idempotency-Key was used with a different request.",
+                        path,
+                    )
                     return status, PROBLEM_MEDIA_TYPE, payload, False
                 if record.status_code is None:
                     status, payload = _problem(
-                        409, "request-in-progress", "Request in progress",
+                        409,
+                        "request-in-progress",
+                        "Request in progress",
                         "A request with this Idempotency-Key is still being processed; retry "
-                        "shortly.", path)  # fmt: skip
+                        "shortly.",
+                        path,
+                    )
                     return status, PROBLEM_MEDIA_TYPE, payload, False
-                return (record.status_code, record.content_type or "application/json",
-                        record.body or b"", True)  # fmt: skip
-        status, payload = _problem(409, "request-in-progress", "Request in progress",
-                                   "The Idempotency-Key is contended; retry shortly.", path)  # fmt: skip
+                return (
+                    record.status_code,
+                    record.content_type or "application/json",
+                    record.body or b"",
+                    True,
+                )
+        status, payload = _problem(
+            409,
+            "request-in-progress",
+            "Request in progress",
+            "The Idempotency-Key is contended; retry shortly.",
+            path,
+        )
         return status, PROBLEM_MEDIA_TYPE, payload, False
 
     def _finish(
-        self, db: Database, caller: str, key: str, status: int, content_type: str | None,
+        self,
+        db: Database,
+        caller: str,
+        key: str,
+        status: int,
+        content_type: str | None,
         body: bytes,
-    ) -> None:  # fmt: skip
+    ) -> None:
         with db.unit_of_work() as session:
             where = (IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
             if status >= 500:
@@ -146,11 +191,18 @@ class IdempotencyMiddleware:
                 record.status_code, record.content_type, record.body = status, content_type, body
 
     async def _send(
-        self, send: Send, status: int, body: bytes, content_type: str = PROBLEM_MEDIA_TYPE,
-        *, replayed: bool = False,
-    ) -> None:  # fmt: skip
-        headers = [(b"content-type", content_type.encode()),
-                   (b"content-length", str(len(body)).encode())]  # fmt: skip
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        content_type: str = PROBLEM_MEDIA_TYPE,
+        *,
+        replayed: bool = False,
+    ) -> None:
+        headers = [
+            (b"content-type", content_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ]
         if replayed:
             headers.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": status, "headers": headers})

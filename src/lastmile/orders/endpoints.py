@@ -122,7 +122,7 @@ def list_orders(
 ) -> Page[s.OrderRead]:
     """Orders the caller can see, oldest first, filtered by status, date, zone or driver."""
     filters = OrderFilters(status, service_date, zone, driver_id, merchant_id)
-    paged = svc.list(filters, cursor=cursor, limit=limit)
+    paged = svc.find(filters, cursor=cursor, limit=limit)
     return Page[s.OrderRead].build(paged, s.OrderRead.model_validate)
 
 

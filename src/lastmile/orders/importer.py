@@ -28,19 +28,50 @@ from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
 from lastmile.orders.schemas import OrderCreate
 
 MAX_ROWS = 100_000
-_CUSTOMER = {"customer_name": "name", "customer_phone": "phone", "customer_email": "email",
-             "customer_language": "language"}  # fmt: skip
-_ADDRESS = {"address_line1": "line1", "address_line2": "line2", "postcode": "postcode",
-            "city": "city", "country": "country", "lat": "lat", "lon": "lon"}  # fmt: skip
-_PLAIN = ("merchant_reference", "customer_id", "address_id", "service_level", "delivery_method",
-          "pickup_point_id", "service_date", "safe_place", "safe_place_note", "instructions",
-          "signature_required", "age_check", "priority", "zone", "release_at")  # fmt: skip
+_CUSTOMER = {
+    "customer_name": "name",
+    "customer_phone": "phone",
+    "customer_email": "email",
+    "customer_language": "language",
+}
+_ADDRESS = {
+    "address_line1": "line1",
+    "address_line2": "line2",
+    "postcode": "postcode",
+    "city": "city",
+    "country": "country",
+    "lat": "lat",
+    "lon": "lon",
+}
+_PLAIN = (
+    "merchant_reference",
+    "customer_id",
+    "address_id",
+    "service_level",
+    "delivery_method",
+    "pickup_point_id",
+    "service_date",
+    "safe_place",
+    "safe_place_note",
+    "instructions",
+    "signature_required",
+    "age_check",
+    "priority",
+    "zone",
+    "release_at",
+)
 # Where an error inside the order object points back to in a CSV file.
-_CSV_COLUMN = {("customer", v): k for k, v in _CUSTOMER.items()} | {
-    ("address", v): k for k, v in _ADDRESS.items()
-} | {("parcels", "barcode"): "barcodes", ("parcels", "weight_kg"): "weights_kg",
-     ("parcels", "volume_litres"): "volumes_litres", ("windows",): "windows",
-     ("declared_value",): "declared_value"}  # fmt: skip
+_CSV_COLUMN = (
+    {("customer", v): k for k, v in _CUSTOMER.items()}
+    | {("address", v): k for k, v in _ADDRESS.items()}
+    | {
+        ("parcels", "barcode"): "barcodes",
+        ("parcels", "weight_kg"): "weights_kg",
+        ("parcels", "volume_litres"): "volumes_litres",
+        ("windows",): "windows",
+        ("declared_value",): "declared_value",
+    }
+)
 
 
 class ImportFormatError(ValueError):
@@ -82,17 +113,21 @@ def _csv_order(raw: dict[str, str | None]) -> dict[str, Any]:
             for pair in _split(values["windows"], "|")
         ]
     if values.get("declared_value"):
-        order["declared_value"] = {"amount": values["declared_value"],
-                                   "currency": values.get("currency") or "EUR"}  # fmt: skip
+        order["declared_value"] = {
+            "amount": values["declared_value"],
+            "currency": values.get("currency") or "EUR",
+        }
     barcodes = _split(values.get("barcodes", ""), ";")
     weights = _split(values.get("weights_kg", ""), ";")
     volumes = _split(values.get("volumes_litres", ""), ";")
     order["parcels"] = [
-        {"barcode": code,
-         "weight_kg": weights[i] if i < len(weights) else (weights[0] if weights else None),
-         "volume_litres": volumes[i] if i < len(volumes) else (volumes[0] if volumes else None)}
+        {
+            "barcode": code,
+            "weight_kg": weights[i] if i < len(weights) else (weights[0] if weights else None),
+            "volume_litres": volumes[i] if i < len(volumes) else (volumes[0] if volumes else None),
+        }
         for i, code in enumerate(barcodes)
-    ]  # fmt: skip
+    ]
     return order
 
 
@@ -168,3 +203,54 @@ def import_orders(
     report.imported = len(intake.order_ids)
     report.order_ids = intake.order_ids
     return report
+
+
+CSV_COLUMNS = [
+    "merchant_reference",
+    "customer_id",
+    *_CUSTOMER,
+    "address_id",
+    *_ADDRESS,
+    "service_level",
+    "delivery_method",
+    "pickup_point_id",
+    "service_date",
+    "windows",
+    "safe_place",
+    "safe_place_note",
+    "instructions",
+    "signature_required",
+    "age_check",
+    "declared_value",
+    "currency",
+    "priority",
+    "zone",
+    "release_at",
+    "barcodes",
+    "weights_kg",
+    "volumes_litres",
+]
+
+
+def orders_to_csv(orders: list[dict[str, Any]]) -> str:
+    """Write ``POST /v1/orders`` bodies in the import CSV format (the inverse of parsing)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for order in orders:
+        row: dict[str, Any] = {k: order[k] for k in _PLAIN if order.get(k) is not None}
+        row |= {
+            col: order["customer"].get(f) for col, f in _CUSTOMER.items() if "customer" in order
+        }
+        row |= {col: order["address"].get(f) for col, f in _ADDRESS.items() if "address" in order}
+        if order.get("windows"):
+            row["windows"] = "|".join(f"{w['start']}/{w['end']}" for w in order["windows"])
+        if order.get("declared_value"):
+            row["declared_value"] = order["declared_value"]["amount"]
+            row["currency"] = order["declared_value"]["currency"]
+        parcels = order.get("parcels", [])
+        row["barcodes"] = ";".join(p["barcode"] for p in parcels)
+        row["weights_kg"] = ";".join(str(p["weight_kg"]) for p in parcels)
+        row["volumes_litres"] = ";".join(str(p.get("volume_litres", "")) for p in parcels)
+        writer.writerow(row)
+    return out.getvalue()

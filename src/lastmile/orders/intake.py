@@ -90,9 +90,7 @@ class _Lookups:
         }
         self.pickup_points: dict[str, PickupPoint] = {
             pp.id: pp
-            for pp in PickupPointRepository(s, p).get_many(
-                _ids(o.pickup_point_id for o in orders)
-            )
+            for pp in PickupPointRepository(s, p).get_many(_ids(o.pickup_point_id for o in orders))
         }
         repo = OrderRepository(s, p)
         refs_by_merchant: dict[str | None, set[str]] = {}
@@ -149,22 +147,22 @@ def check_orders(ctx: IntakeContext, items: Sequence[tuple[int | None, OrderCrea
             elif not point.active:
                 fail(["pickup_point_id"], "this pickup point is out of service")
             elif point.kind.value != order.delivery_method.value:
-                fail(["pickup_point_id"], f"this is a {point.kind.value}, not a "
-                     f"{order.delivery_method.value}")  # fmt: skip
+                fail(
+                    ["pickup_point_id"],
+                    f"this is a {point.kind.value}, not a {order.delivery_method.value}",
+                )
         for i, window in enumerate(order.windows):
             if window.end <= ctx.now:
                 fail(["windows", i, "end"], "the window is already over")
         if order.merchant_reference:
             key = (merchant_id, order.merchant_reference)
             if key in look.taken_refs:
-                fail(["merchant_reference"], "an order with this reference exists",
-                     duplicate=True)  # fmt: skip
+                fail(["merchant_reference"], "an order with this reference exists", duplicate=True)
             elif ref_counts[key] > 1:
                 fail(["merchant_reference"], "repeated in this batch", duplicate=True)
         for i, parcel in enumerate(order.parcels):
             if parcel.barcode in look.taken_barcodes:
-                fail(["parcels", i, "barcode"], "a parcel with this barcode exists",
-                     duplicate=True)  # fmt: skip
+                fail(["parcels", i, "barcode"], "a parcel with this barcode exists", duplicate=True)
             elif barcode_counts[parcel.barcode] > 1:
                 fail(["parcels", i, "barcode"], "repeated in this batch", duplicate=True)
         address_values = order.address.model_dump() if order.address else None
@@ -192,52 +190,95 @@ def _build_rows(
     if order.customer is not None:
         customer_id = new_id("cus")
         rows[Customer].append(
-            {"id": customer_id, "organization_id": org, "merchant_id": merchant_id,
-             "created_at": ctx.now, "updated_at": ctx.now}
+            {
+                "id": customer_id,
+                "organization_id": org,
+                "merchant_id": merchant_id,
+                "created_at": ctx.now,
+                "updated_at": ctx.now,
+            }
             | order.customer.model_dump(mode="json")
-        )  # fmt: skip
+        )
     address_id = order.address_id
     if address_values is not None:
         address_id = new_id("adr")
         rows[Address].append(
-            {"id": address_id, "organization_id": org, "merchant_id": merchant_id,
-             "customer_id": customer_id, "created_at": ctx.now, "updated_at": ctx.now}
+            {
+                "id": address_id,
+                "organization_id": org,
+                "merchant_id": merchant_id,
+                "customer_id": customer_id,
+                "created_at": ctx.now,
+                "updated_at": ctx.now,
+            }
             | address_values
-        )  # fmt: skip
+        )
     order_id = new_id("ord")
     intake.order_ids.append(order_id)
     value = order.declared_value
     rows[Order].append(
         {
-            "id": order_id, "organization_id": org, "merchant_id": merchant_id,
-            "merchant_reference": order.merchant_reference, "customer_id": customer_id,
-            "address_id": address_id, "status": OrderStatus.created,
-            "service_level": order.service_level, "delivery_method": order.delivery_method,
+            "id": order_id,
+            "organization_id": org,
+            "merchant_id": merchant_id,
+            "merchant_reference": order.merchant_reference,
+            "customer_id": customer_id,
+            "address_id": address_id,
+            "status": OrderStatus.created,
+            "service_level": order.service_level,
+            "delivery_method": order.delivery_method,
             "pickup_point_id": order.pickup_point_id,
-            "service_date": service_date_for(order, ctx.timezone, ctx.now), "zone": order.zone,
-            "safe_place": order.safe_place, "safe_place_note": order.safe_place_note,
-            "instructions": order.instructions, "signature_required": order.signature_required,
-            "age_check": order.age_check, "declared_value": value.amount if value else None,
-            "currency": value.currency if value else None, "priority": order.priority,
-            "release_at": order.release_at, "driver_id": None, "vehicle_id": None,
-            "created_at": ctx.now, "updated_at": ctx.now,
+            "service_date": service_date_for(order, ctx.timezone, ctx.now),
+            "zone": order.zone,
+            "safe_place": order.safe_place,
+            "safe_place_note": order.safe_place_note,
+            "instructions": order.instructions,
+            "signature_required": order.signature_required,
+            "age_check": order.age_check,
+            "declared_value": value.amount if value else None,
+            "currency": value.currency if value else None,
+            "priority": order.priority,
+            "release_at": order.release_at,
+            "driver_id": None,
+            "vehicle_id": None,
+            "created_at": ctx.now,
+            "updated_at": ctx.now,
         }
-    )  # fmt: skip
+    )
     for position, parcel in enumerate(order.parcels):
         rows[Parcel].append(
-            {"id": new_id("prc"), "organization_id": org, "order_id": order_id,
-             "position": position} | parcel.model_dump()
-        )  # fmt: skip
+            {
+                "id": new_id("prc"),
+                "organization_id": org,
+                "order_id": order_id,
+                "position": position,
+            }
+            | parcel.model_dump()
+        )
     for position, window in enumerate(order.windows):
         rows[DeliveryWindow].append(
-            {"id": new_id("win"), "organization_id": org, "order_id": order_id,
-             "position": position, "starts_at": window.start, "ends_at": window.end}
-        )  # fmt: skip
+            {
+                "id": new_id("win"),
+                "organization_id": org,
+                "order_id": order_id,
+                "position": position,
+                "starts_at": window.start,
+                "ends_at": window.end,
+            }
+        )
     rows[OrderEvent].append(
-        {"id": new_id("evt"), "organization_id": org, "order_id": order_id, "at": ctx.now,
-         "from_status": None, "to_status": OrderStatus.created, "actor": ctx.principal.actor,
-         "reason": None, "details": {}}
-    )  # fmt: skip
+        {
+            "id": new_id("evt"),
+            "organization_id": org,
+            "order_id": order_id,
+            "at": ctx.now,
+            "from_status": None,
+            "to_status": OrderStatus.created,
+            "actor": ctx.principal.actor,
+            "reason": None,
+            "details": {},
+        }
+    )
 
 
 def insert_rows(session: Session, intake: Intake) -> None:

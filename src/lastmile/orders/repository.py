@@ -15,7 +15,7 @@ class OrderRepository(TenantRepository[Order]):
     model = Order
     scope: Principal
 
-    def scoped(self) -> Select[tuple[Order]]:
+    def scoped(self) -> Select[Order]:
         stmt = super().scoped()
         if self.scope.access is Access.driver:
             # Drivers see the orders assigned to them and nothing else.
@@ -27,7 +27,9 @@ class OrderRepository(TenantRepository[Order]):
             return set()
         stmt = select(Order.merchant_reference).where(
             Order.organization_id == self.scope.organization_id,
-            Order.merchant_id.is_(None) if merchant_id is None else Order.merchant_id == merchant_id,
+            Order.merchant_id.is_(None)
+            if merchant_id is None
+            else Order.merchant_id == merchant_id,
             Order.merchant_reference.in_(refs),
         )
         return {ref for ref in self.session.scalars(stmt) if ref is not None}

@@ -97,7 +97,9 @@ class OrderCreate(BaseModel):
         if (self.address is None) == (self.address_id is None):
             raise ValueError("give exactly one of address and address_id")
         if (self.delivery_method in PICKUP_METHODS) != (self.pickup_point_id is not None):
-            raise ValueError("pickup_point_id is required for, and only for, locker and pickup_point")
+            raise ValueError(
+                "pickup_point_id is required for, and only for, locker and pickup_point"
+            )
         if self.delivery_method is DeliveryMethod.safe_place and self.safe_place is None:
             raise ValueError("safe_place delivery needs a safe_place")
         if self.service_level is ServiceLevel.scheduled and not self.windows:

@@ -12,8 +12,14 @@ from sqlalchemy.orm import Session
 from lastmile.auth.principal import Access, Principal
 from lastmile.fleet.repository import PickupPointRepository
 from lastmile.kit.clock import utcnow
-from lastmile.kit.errors import Conflict, Forbidden, InvalidTransition, NotFound, Unprocessable
-from lastmile.kit.errors import field_error
+from lastmile.kit.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    Unprocessable,
+    field_error,
+)
 from lastmile.kit.ids import new_id
 from lastmile.kit.pagination import Paged
 from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
@@ -73,12 +79,13 @@ class OrderService:
         intake = check_orders(self.intake_context(), [(None, payload)])
         if intake.errors:
             cls = Conflict if intake.duplicate_rows else Unprocessable
-            raise cls("; ".join(f"{e.field}: {e.message}" for e in intake.errors),
-                      errors=intake.errors)  # fmt: skip
+            raise cls(
+                "; ".join(f"{e.field}: {e.message}" for e in intake.errors), errors=intake.errors
+            )
         insert_rows(self.session, intake)
         return self.get(intake.order_ids[0])
 
-    def list(self, filters: OrderFilters, *, cursor: str | None, limit: int) -> Paged[Order]:
+    def find(self, filters: OrderFilters, *, cursor: str | None, limit: int) -> Paged[Order]:
         stmt = self.repo.scoped()
         for name, value in vars(filters).items():
             if value is not None:
@@ -94,8 +101,10 @@ class OrderService:
             raise Forbidden("Drivers cannot change orders.")
         changes = patch.model_dump(exclude_unset=True)
         late_ok = order.status not in (
-            OrderStatus.delivered, OrderStatus.returned, OrderStatus.cancelled
-        )  # fmt: skip
+            OrderStatus.delivered,
+            OrderStatus.returned,
+            OrderStatus.cancelled,
+        )
         for name in changes:
             allowed = EDITABLE if name not in LATE_EDITABLE_FIELDS else None
             if (allowed is not None and order.status not in allowed) or not late_ok:
@@ -106,10 +115,15 @@ class OrderService:
             setattr(order, name, value)
         if windows is not None:
             order.windows = [
-                DeliveryWindow(id=new_id("win"), organization_id=order.organization_id,
-                               position=i, starts_at=w["start"], ends_at=w["end"])
+                DeliveryWindow(
+                    id=new_id("win"),
+                    organization_id=order.organization_id,
+                    position=i,
+                    starts_at=w["start"],
+                    ends_at=w["end"],
+                )
                 for i, w in enumerate(windows)
-            ]  # fmt: skip
+            ]
         replan = order.status is OrderStatus.planned and PLAN_FIELDS & set(patch.model_fields_set)
         self._record(order, None, "changed", {"fields": sorted(patch.model_fields_set)})
         if replan:
@@ -122,8 +136,10 @@ class OrderService:
         point_id = changes.get("pickup_point_id", order.pickup_point_id)
         if method not in PICKUP_METHODS:
             if "pickup_point_id" in changes and point_id is not None:
-                raise Unprocessable("pickup_point_id is only for locker and pickup_point",
-                                    errors=[field_error(["pickup_point_id"], "not allowed")])
+                raise Unprocessable(
+                    "pickup_point_id is only for locker and pickup_point",
+                    errors=[field_error(["pickup_point_id"], "not allowed")],
+                )
             changes["pickup_point_id"] = None
             return
         point = PickupPointRepository(self.session, self.principal).get(point_id or "")
@@ -152,8 +168,9 @@ class OrderService:
                 f"(allowed from {current.value}: {allowed})."
             )
         now = utcnow()
-        if not self.repo.compare_and_set_status(order, current, {"status": target,
-                                                                 "updated_at": now}):
+        if not self.repo.compare_and_set_status(
+            order, current, {"status": target, "updated_at": now}
+        ):
             raise Conflict("The order changed meanwhile; read it again and retry.")
         self._record(order, current, target.value, {}, reason=reason, to_status=target)
 
@@ -169,9 +186,14 @@ class OrderService:
     ) -> None:
         self.session.add(
             OrderEvent(
-                id=new_id("evt"), organization_id=order.organization_id, order_id=order.id,
-                at=utcnow(), from_status=from_status, to_status=to_status or order.status,
-                actor=self.principal.actor, reason=reason, details={"event": what} | details,
+                id=new_id("evt"),
+                organization_id=order.organization_id,
+                order_id=order.id,
+                at=utcnow(),
+                from_status=from_status,
+                to_status=to_status or order.status,
+                actor=self.principal.actor,
+                reason=reason,
+                details={"event": what} | details,
             )
-        )  # fmt: skip
-
+        )

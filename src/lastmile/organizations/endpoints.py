@@ -10,16 +10,22 @@ from lastmile.auth.principal import STAFF, Access, Principal
 from lastmile.crud import Resource, crud_router
 from lastmile.deps import SessionDep, require
 from lastmile.organizations import schemas as s
+from lastmile.organizations import service
 from lastmile.organizations.repository import MerchantRepository, get_organization
-from lastmile.organizations.service import update_organization
 
 router = APIRouter(tags=["organization"])
 
 MERCHANTS = Resource(
-    path="/v1/merchants", noun="merchant", id_prefix="mer", repository=MerchantRepository,
-    create_schema=s.MerchantCreate, update_schema=s.MerchantUpdate, read_schema=s.MerchantRead,
-    read_access=STAFF, write_access=(Access.admin,),
-)  # fmt: skip
+    path="/v1/merchants",
+    noun="merchant",
+    id_prefix="mer",
+    repository=MerchantRepository,
+    create_schema=s.MerchantCreate,
+    update_schema=s.MerchantUpdate,
+    read_schema=s.MerchantRead,
+    read_access=STAFF,
+    write_access=(Access.admin,),
+)
 router.include_router(crud_router(MERCHANTS, tags=["organization"]))
 
 
@@ -38,5 +44,5 @@ def update_organization(
     principal: Annotated[Principal, Depends(require(Access.admin))],
 ) -> s.OrganizationRead:
     """Rename the organization or change its timezone (admins only)."""
-    org = update_organization(session, principal.organization_id, patch)
+    org = service.update_organization(session, principal.organization_id, patch)
     return s.OrganizationRead.model_validate(org)

@@ -1,6 +1,6 @@
 """Turning a postal address into coordinates."""
 
-from lastmile.integrations.geocoding.base import Geocoder, GeocodeQuery, NoGeocoder
+from lastmile.integrations.geocoding.base import GeocodeQuery, Geocoder, NoGeocoder
 from lastmile.integrations.geocoding.http import HttpGeocoder
 
 __all__ = ["GeocodeQuery", "Geocoder", "HttpGeocoder", "NoGeocoder", "build_geocoder"]

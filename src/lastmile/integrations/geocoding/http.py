@@ -17,14 +17,14 @@ class HttpGeocoder:
     def __init__(self, url: str, *, kind: str = "nominatim", timeout_s: float = 5.0) -> None:
         self.url = url.rstrip("/")
         self.kind = kind
-        self.client = httpx.Client(
-            timeout=timeout_s, headers={"User-Agent": "lastmile-geocoder/1"}
-        )
+        self.client = httpx.Client(timeout=timeout_s, headers={"User-Agent": "lastmile-geocoder/1"})
 
     def geocode(self, query: GeocodeQuery) -> tuple[float, float] | None:
         try:
             if self.kind == "photon":
-                response = self.client.get(f"{self.url}/api", params={"q": query.text(), "limit": 1})
+                response = self.client.get(
+                    f"{self.url}/api", params={"q": query.text(), "limit": 1}
+                )
                 response.raise_for_status()
                 features = response.json().get("features", [])
                 if not features:
@@ -33,9 +33,13 @@ class HttpGeocoder:
                 return float(lat), float(lon)
             response = self.client.get(
                 f"{self.url}/search",
-                params={"q": query.text(), "format": "jsonv2", "limit": 1,
-                        "countrycodes": query.country.lower()},
-            )  # fmt: skip
+                params={
+                    "q": query.text(),
+                    "format": "jsonv2",
+                    "limit": 1,
+                    "countrycodes": query.country.lower(),
+                },
+            )
             response.raise_for_status()
             hits = response.json()
             return (float(hits[0]["lat"]), float(hits[0]["lon"])) if hits else None

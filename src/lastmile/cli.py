@@ -1,0 +1,280 @@
+"""The ``lastmile`` command: serve, demo, import, migrate, users, API keys, benchmarks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from lastmile.auth import service as auth
+from lastmile.auth.models import Role
+from lastmile.auth.principal import Access, Principal
+from lastmile.config import Settings
+from lastmile.db.engine import Database
+from lastmile.db.migrate import upgrade
+from lastmile.organizations.models import Merchant, Organization
+from lastmile.organizations.service import create_organization
+
+app = typer.Typer(help="Lastmile: self-hostable last-mile delivery platform.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks; --json makes the last output line one JSON object.")
+app.add_typer(bench_app, name="bench")
+console = Console(stderr=True)
+out = Console()
+
+
+def _database(settings: Settings) -> Database:
+    db = Database(settings.effective_database_url)
+    upgrade(db.url)
+    return db
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+) -> None:
+    """Run the HTTP server (migrates the database first)."""
+    import uvicorn
+
+    settings = Settings()
+    upgrade(settings.effective_database_url)
+    console.print(f"Lastmile on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("lastmile.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    settings = Settings()
+    upgrade(settings.effective_database_url)
+    console.print("[green]Database is up to date.[/]")
+
+
+def _one_organization(db: Database, org_id: str | None) -> Organization:
+    with db.unit_of_work() as session:
+        stmt = select(Organization)
+        if org_id:
+            stmt = stmt.where(Organization.id == org_id)
+        orgs = list(session.scalars(stmt.limit(2)))
+    if len(orgs) != 1:
+        console.print("[red]Name the organization with --org (none or several exist).[/]")
+        raise typer.Exit(2)
+    return orgs[0]
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    role: Annotated[Role, typer.Option(help="admin, dispatcher or driver.")] = Role.admin,
+    name: Annotated[str, typer.Option(help="Display name.")] = "Administrator",
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    org: Annotated[str | None, typer.Option(help="Organization id.")] = None,
+    new_org: Annotated[
+        str | None, typer.Option(help="Create an organization of this name.")
+    ] = None,
+    timezone: Annotated[str, typer.Option(help="IANA timezone of a new organization.")] = "UTC",
+) -> None:
+    """Create a user (and, with --new-org, the organization it belongs to)."""
+    if len(password) < 10:
+        console.print("[red]The password needs at least 10 characters.[/]")
+        raise typer.Exit(2)
+    db = _database(Settings())
+    org_id = org
+    if new_org:
+        with db.unit_of_work() as session:
+            org_id = create_organization(session, new_org, timezone).id
+    organization = _one_organization(db, org_id)
+    with db.unit_of_work() as session:
+        user = auth.create_user(
+            session, organization.id, email=email, name=name, role=role, password=password
+        )
+        out.print(f"Created {role.value} {user.email} ({user.id}) in {organization.id}")
+
+
+@app.command("create-merchant")
+def create_merchant(
+    name: Annotated[str, typer.Option(help="Merchant name.")],
+    org: Annotated[str | None, typer.Option(help="Organization id.")] = None,
+) -> None:
+    """Create a merchant (a shipper) in the organization."""
+    from lastmile.kit.ids import new_id
+
+    db = _database(Settings())
+    organization = _one_organization(db, org)
+    with db.unit_of_work() as session:
+        merchant = Merchant(id=new_id("mer"), organization_id=organization.id, name=name)
+        session.add(merchant)
+    out.print(f"Created merchant {name} ({merchant.id})")
+
+
+@app.command("create-api-key")
+def create_api_key(
+    merchant: Annotated[str, typer.Option(help="Merchant id.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "default",
+) -> None:
+    """Create an API key for a merchant; the key is printed once."""
+    db = _database(Settings())
+    with db.unit_of_work() as session:
+        found = session.get(Merchant, merchant)
+        if found is None:
+            console.print(f"[red]No merchant {merchant}.[/]")
+            raise typer.Exit(2)
+        issued = auth.create_api_key(session, found.organization_id, found.id, name)
+    out.print(issued.secret)
+    console.print("Store this key now: it is not shown again.")
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON file.")],
+    org: Annotated[str | None, typer.Option(help="Organization id.")] = None,
+    merchant: Annotated[str | None, typer.Option(help="Import as this merchant's orders.")] = None,
+    skip_invalid: Annotated[bool, typer.Option(help="Import the valid rows anyway.")] = False,
+) -> None:
+    """Import orders from CSV or JSON; nothing is imported if any row is invalid."""
+    from lastmile.orders.importer import ImportFormatError, import_orders
+    from lastmile.orders.service import OrderService
+    from lastmile.services import Services
+
+    settings = Settings()
+    db = _database(settings)
+    organization = _one_organization(db, org)
+    fmt = "json" if file.suffix.lower() == ".json" else "csv"
+    principal = Principal(
+        organization_id=organization.id,
+        access=Access.merchant if merchant else Access.admin,
+        merchant_id=merchant,
+        user_id="cli",
+    )
+    with console.status(f"Checking and importing {file.name}..."), db.unit_of_work() as session:
+        ctx = OrderService(session, principal, Services.from_settings(settings)).intake_context()
+        try:
+            report = import_orders(ctx, file.read_text("utf-8-sig"), fmt, skip_invalid=skip_invalid)
+        except ImportFormatError as exc:
+            console.print(f"[red]Cannot read {file}: {exc}[/]")
+            raise typer.Exit(2) from exc
+    if report.errors:
+        table = Table("line", "field", "problem", title=f"{report.invalid_rows} invalid rows")
+        for e in report.errors[:50]:
+            table.add_row(str(e.row), e.field, e.message)
+        console.print(table)
+    out.print(f"{report.imported} of {report.received} orders imported.")
+    if report.errors and not skip_invalid:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="Orders in the demo day.")] = 1500,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same city).")] = 7,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server afterwards.")
+    ] = True,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Seed a realistic Porto delivery day into a fresh demo database and serve it."""
+    from lastmile.demo import generate_city, generate_orders
+    from lastmile.demo.loader import load_city
+    from lastmile.services import Services
+
+    base = Settings()
+    path = (base.data_dir / "demo.sqlite").resolve()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    settings = base.model_copy(update={"database_url": f"sqlite:///{path}"})
+    db = _database(settings)
+    city = generate_city(date.today() + timedelta(days=1), seed=seed)
+    city.orders = generate_orders(city, orders, seed=seed + 1)
+    with _progress() as progress:
+        task = progress.add_task("Seeding the demo day", total=len(city.orders))
+        logins = load_city(
+            db, Services.from_settings(settings), city, progress=lambda n: progress.advance(task, n)
+        )
+    db.dispose()
+    url = f"http://{host}:{port}"
+    table = Table(title=f"Lastmile demo - Porto, {city.service_date}", show_header=False)
+    table.add_row("API docs", f"{url}/docs")
+    for role, email in logins.users.items():
+        table.add_row(f"{role} login", f"{email} / {logins.password}")
+    table.add_row(
+        "Seeded",
+        f"{len(city.depots)} depots/hubs, {len(city.vehicles)} vehicles, "
+        f"{len(city.drivers)} drivers, {len(city.pickup_points)} lockers, "
+        f"{len(logins.order_ids)} orders",
+    )
+    out.print(table)
+    for name, key in logins.merchant_keys.items():
+        out.print(f"Merchant API key ({name}): {key}", soft_wrap=True)
+    if serve_after:
+        import uvicorn
+
+        from lastmile.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port)
+
+
+# --- benchmarks ----------------------------------------------------------------------------
+
+
+def _report(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    table = Table("figure", "value")
+    for key, value in result.items():
+        if not isinstance(value, list | dict):
+            table.add_row(key, str(value))
+    out.print(table)
+
+
+@contextmanager
+def _bench_progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    with _progress() as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+@bench_app.command("import")
+def bench_import(
+    orders: Annotated[int, typer.Option(help="Orders in the generated CSV.")] = 10_000,
+    http: Annotated[bool, typer.Option(help="Also time the HTTP import endpoint.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Import N generated orders from CSV into a fresh SQLite database."""
+    from lastmile.bench.imports import run
+
+    with console.status(f"Importing {orders} orders..."):
+        result = run(orders=orders, http=http)
+    _report(result, as_json)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -20,6 +20,9 @@ from lastmile.idempotency.middleware import IdempotencyMiddleware
 from lastmile.kit.errors import install_error_handlers
 from lastmile.orders.endpoints import router as orders_router
 from lastmile.organizations.endpoints import router as organizations_router
+from lastmile.planning.endpoints import router as planning_router
+from lastmile.planning.runner import PlanRunner, fail_interrupted_plans
+from lastmile.planning.solve import SolveSettings
 from lastmile.services import Services
 
 log = logging.getLogger(__name__)
@@ -39,11 +42,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     settings = settings or Settings()
     db = database or Database(settings.effective_database_url)
 
+    runner = PlanRunner(
+        db,
+        SolveSettings(settings.osm_pbf, settings.data_dir / "cache", settings.planning_workers),
+        in_process=settings.planning_in_process,
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate and database is None:
             upgrade(db.url)
+        fail_interrupted_plans(db)
         yield
+        runner.shutdown()
         if database is None:
             db.dispose()
 
@@ -58,6 +69,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.db = db
     app.state.services = Services.from_settings(settings)
+    app.state.plan_runner = runner
     install_error_handlers(app)
     app.add_middleware(
         IdempotencyMiddleware,
@@ -70,6 +82,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         fleet_router,
         customers_router,
         orders_router,
+        planning_router,
     ):
         app.include_router(router)
 

@@ -205,7 +205,12 @@ def demo(
     path = (base.data_dir / "demo.sqlite").resolve()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    settings = base.model_copy(update={"database_url": f"sqlite:///{path}"})
+    from lastmile.planning.solve import DEMO_CITY_PBF
+
+    # The demo plans on the real Porto road network shipped with the package.
+    settings = base.model_copy(
+        update={"database_url": f"sqlite:///{path}", "osm_pbf": base.osm_pbf or DEMO_CITY_PBF}
+    )
     db = _database(settings)
     city = generate_city(date.today() + timedelta(days=1), seed=seed)
     city.orders = generate_orders(city, orders, seed=seed + 1)
@@ -235,6 +240,91 @@ def demo(
         from lastmile.app import create_app
 
         uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@app.command()
+def plan(
+    service_date: Annotated[str, typer.Option("--date", help="Day to plan (YYYY-MM-DD).")],
+    time_limit: Annotated[int, typer.Option(help="Search budget in seconds.")] = 30,
+    org: Annotated[str | None, typer.Option(help="Organization id.")] = None,
+    commit: Annotated[bool, typer.Option(help="Commit the plan: dispatch the routes.")] = False,
+    seed: Annotated[int, typer.Option(help="Search seed.")] = 1,
+) -> None:
+    """Optimise a day's routes, show the summary, and optionally commit them."""
+    import time as _time
+    from zoneinfo import ZoneInfo
+
+    from lastmile.kit.errors import Problem
+    from lastmile.planning.models import PlanStatus
+    from lastmile.planning.runner import PlanRunner
+    from lastmile.planning.schemas import PlanRead, PlanRequest
+    from lastmile.planning.service import PlanningService
+    from lastmile.planning.solve import SolveSettings
+    from lastmile.services import Services
+
+    settings = Settings()
+    db = _database(settings)
+    organization = _one_organization(db, org)
+    principal = Principal(organization_id=organization.id, access=Access.admin, user_id="cli")
+    runner = PlanRunner(
+        db, SolveSettings(settings.osm_pbf, settings.data_dir / "cache", settings.planning_workers)
+    )
+    services = Services.from_settings(settings)
+    request = PlanRequest(
+        service_date=date.fromisoformat(service_date), time_limit_s=time_limit, seed=seed
+    )
+    try:
+        with db.unit_of_work() as session:
+            plan_id = PlanningService(session, principal, services, runner).start(request).id
+    except Problem as exc:
+        console.print(f"[red]Cannot plan: {exc.detail}[/]")
+        raise typer.Exit(2) from exc
+    with _progress() as progress:
+        task = progress.add_task(
+            f"Planning {service_date} in {ZoneInfo(organization.timezone)}", total=100
+        )
+        while True:
+            with db.unit_of_work(readonly=True) as session:
+                read = PlanRead.model_validate(
+                    PlanningService(session, principal, services, runner).get(plan_id)
+                )
+            progress.update(task, completed=round(read.progress * 100))
+            if read.status in (PlanStatus.succeeded, PlanStatus.failed):
+                break
+            _time.sleep(0.5)
+    runner.shutdown()
+    if read.status is PlanStatus.failed or read.summary is None or read.result is None:
+        console.print(f"[red]Planning failed: {read.message}[/]")
+        raise typer.Exit(1)
+    table = Table(
+        "vehicle", "driver", "stops", "km", "hours", "cost", "kg CO2e", title=f"Plan {plan_id}"
+    )
+    for route in read.result.routes:
+        table.add_row(
+            route.vehicle_id,
+            route.driver_id or "-",
+            str(len(route.stops)),
+            f"{route.distance_km:.1f}",
+            f"{route.duration_h:.1f}",
+            f"{route.cost:.2f}",
+            f"{route.co2_kg:.2f}",
+        )
+    out.print(table)
+    s = read.summary
+    out.print(
+        f"{s.assigned}/{s.orders} orders on {s.vehicles} vehicles, {s.distance_km:.1f} km, "
+        f"{s.duration_h:.1f} h, cost {s.cost:.2f}, {s.co2_kg:.1f} kg CO2e; "
+        f"{s.unassigned} unassigned"
+    )
+    reasons: dict[str, int] = {}
+    for u in read.result.unassigned:
+        reasons[u.reason] = reasons.get(u.reason, 0) + 1
+    if reasons:
+        out.print("Unassigned by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
+    if commit:
+        with db.unit_of_work() as session:
+            PlanningService(session, principal, services, runner).commit(plan_id)
+        out.print(f"[green]Committed {plan_id}: routes dispatched to their drivers.[/]")
 
 
 # --- benchmarks ----------------------------------------------------------------------------
@@ -273,6 +363,67 @@ def bench_import(
 
     with console.status(f"Importing {orders} orders..."):
         result = run(orders=orders, http=http)
+    _report(result, as_json)
+
+
+# Reference data of a developer checkout; a path option overrides it.
+SHARED_SOLOMON = Path("../shared/data/vrptw/solomon")
+
+
+@bench_app.command("vrptw")
+def bench_vrptw(
+    instances: Annotated[Path, typer.Option(help="Folder of Solomon files with bks.csv.")] = (
+        SHARED_SOLOMON
+    ),
+    time_limit: Annotated[float, typer.Option(help="Seconds per instance and solver.")] = 10.0,
+    peers: Annotated[str, typer.Option(help="Comma-separated: ortools, vroom, or none.")] = (
+        "ortools,vroom"
+    ),
+    convention: Annotated[str, typer.Option(help="dimacs (default) or real.")] = "dimacs",
+    only: Annotated[str | None, typer.Option(help="Comma-separated instance names.")] = None,
+    workers: Annotated[int, typer.Option(help="Cores for our planner and VROOM.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Solve Solomon VRPTW instances with our planner and its peers; gaps to best known."""
+    from lastmile.bench import vrptw
+
+    peer_list = [] if peers in ("", "none") else [p.strip() for p in peers.split(",")]
+    names = [n.strip() for n in only.split(",")] if only else None
+    with _bench_progress("Solving") as update:
+        result = vrptw.run(
+            instances,
+            time_limit_s=time_limit,
+            peers=peer_list,
+            convention=convention,  # type: ignore[arg-type]
+            workers=workers,
+            instances=names,
+            on_progress=lambda done, total, _label: update(done, total),
+        )
+    _report(result, as_json)
+
+
+@bench_app.command("city")
+def bench_city(
+    orders: Annotated[int, typer.Option(help="Orders in the generated day.")] = 2000,
+    vehicles: Annotated[int, typer.Option(help="Vehicles in the mixed fleet.")] = 60,
+    time_limit: Annotated[float, typer.Option(help="Search budget in seconds.")] = 40.0,
+    compare_whole: Annotated[
+        bool, typer.Option(help="Also solve without decomposition, same total time.")
+    ] = False,
+    workers: Annotated[int, typer.Option(help="Cores to use.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Plan a generated Porto day end to end on the road network (matrix + search)."""
+    from lastmile.bench import city
+
+    with console.status(f"Planning {orders} orders on {vehicles} vehicles..."):
+        result = city.run(
+            orders=orders,
+            vehicles=vehicles,
+            time_limit_s=time_limit,
+            workers=workers,
+            compare_whole=compare_whole,
+        )
     _report(result, as_json)
 
 

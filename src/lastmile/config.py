@@ -38,7 +38,17 @@ class Settings(BaseSettings):
     grid_kg_co2e_per_kwh: float = Field(
         default=0.229, ge=0, description="Grid factor for EV emissions (UK 2023 incl. T&D)."
     )
-    max_page_size: int = 200
+    planning_workers: int = Field(
+        default=2, ge=1, le=64, description="Parallel searches per plan (differently seeded)."
+    )
+    planning_in_process: bool = Field(
+        default=False, description="Search in a thread instead of a worker process (tests)."
+    )
+    osm_pbf: Path | None = Field(
+        default=None,
+        description="OpenStreetMap extract for road travel times; unset = the "
+        "shipped demo city when it covers the plan, else straight-line estimates.",
+    )
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:

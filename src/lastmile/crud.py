@@ -194,7 +194,7 @@ def crud_router(resource: Resource[Any], *, tags: list[str | enum.Enum]) -> APIR
         paged = svc.find(cursor=cursor, limit=limit, filters=filters)
         return Page[Read].build(paged, Read.model_validate)  # type: ignore[valid-type]
 
-    _add_filter_params(list_items, resource.filters)
+    _add_filter_params(list_items, resource)
     router.add_api_route(
         "",
         list_items,
@@ -219,12 +219,21 @@ def crud_router(resource: Resource[Any], *, tags: list[str | enum.Enum]) -> APIR
     return router
 
 
-def _add_filter_params(fn: Callable[..., Any], filters: Mapping[str, str]) -> None:
-    """Expose each filter as an optional string query parameter on ``fn``."""
+def _add_filter_params(fn: Callable[..., Any], resource: Resource[Any]) -> None:
+    """Expose each filter as an optional query parameter on ``fn``, typed like its column.
+
+    An enum column's filter accepts only the enum's values, so an unknown one is a 422.
+    """
+    columns = resource.repository.model.__table__.columns
     sig = inspect.signature(fn)
     params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
     params += [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=str | None)
-        for name in filters
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=(getattr(columns[column].type, "enum_class", None) or str) | None,
+        )
+        for name, column in resource.filters.items()
     ]
     fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]

@@ -32,9 +32,14 @@ def get_database(request: Request) -> Database:
     return db
 
 
-def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(
+    request: Request, db: Annotated[Database, Depends(get_database)]
+) -> Iterator[Session]:
     """The request's unit of work: committed after the endpoint returns, before the response."""
-    with db.unit_of_work() as session:
+    with db.unit_of_work(readonly=request.method in READ_METHODS) as session:
         yield session
 
 

@@ -97,9 +97,17 @@ def update_user(
     tags=["organization"],
 )
 def create_api_key(
-    merchant_id: str, payload: s.ApiKeyCreate, session: SessionDep, principal: Admin
+    merchant_id: str,
+    payload: s.ApiKeyCreate,
+    session: SessionDep,
+    principal: Admin,
+    response: Response,
 ) -> s.ApiKeyCreated:
-    """Create an API key for a merchant. The key is in this response only; store it safely."""
+    """Create an API key for a merchant. The key is in this response only; store it safely.
+
+    Retrying with the same `Idempotency-Key` answers 409: the secret is never stored.
+    """
+    response.headers["Cache-Control"] = "no-store"
     service.ensure_merchant(session, principal, merchant_id)
     issued = service.create_api_key(session, principal.organization_id, merchant_id, payload.name)
     return s.ApiKeyCreated(

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from lastmile.auth.models import AccessToken, ApiKey, User
 from lastmile.db.repository import TenantRepository
 from lastmile.fleet.models import Driver
+from lastmile.organizations.models import Merchant
 
 
 class UserRepository(TenantRepository[User]):
@@ -31,7 +32,13 @@ def find_access_token(session: Session, token_hash: str) -> tuple[AccessToken, U
 
 
 def find_api_key(session: Session, prefix: str) -> ApiKey | None:
-    return session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    """The key with this prefix; a deactivated merchant's keys are not found."""
+    stmt = (
+        select(ApiKey)
+        .join(Merchant, Merchant.id == ApiKey.merchant_id)
+        .where(ApiKey.prefix == prefix, Merchant.active.is_(True))
+    )
+    return session.scalars(stmt).first()
 
 
 def driver_id_for_user(session: Session, user: User) -> str | None:

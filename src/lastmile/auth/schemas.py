@@ -40,7 +40,7 @@ class UserUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     active: bool | None = None
-    password: str | None = Password
+    password: str | None = Field(default=None, min_length=10, max_length=200)
 
 
 class UserRead(BaseModel):

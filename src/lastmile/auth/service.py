@@ -12,6 +12,7 @@ from lastmile.auth import repository as repo
 from lastmile.auth.models import AccessToken, ApiKey, Role, User
 from lastmile.auth.principal import Access, Principal
 from lastmile.auth.schemas import UserUpdate
+from lastmile.db.engine import is_readonly
 from lastmile.kit.clock import utcnow
 from lastmile.kit.crypto import (
     DUMMY_PASSWORD_HASH,
@@ -181,7 +182,8 @@ def _authenticate_api_key(session: Session, raw: str) -> Principal:
     if key.revoked_at is not None:
         raise Unauthorized("Unknown or revoked API key.")
     now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
+    stale = key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION
+    if stale and not is_readonly(session):
         key.last_used_at = now
     return Principal(
         organization_id=key.organization_id, access=Access.merchant, merchant_id=key.merchant_id

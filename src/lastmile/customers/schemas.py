@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from lastmile.kit.geo import Latitude, Longitude
 
@@ -28,11 +28,12 @@ class CustomerCreate(BaseModel):
         default_factory=list, max_length=3, description="Preferred channels, most preferred first."
     )
 
-    @model_validator(mode="after")
-    def _unique_channels(self) -> CustomerCreate:
-        if len(set(self.channels)) != len(self.channels):
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, channels: list[Channel]) -> list[Channel]:
+        if len(set(channels)) != len(channels):
             raise ValueError("channels must not repeat")
-        return self
+        return channels
 
 
 class CustomerUpdate(BaseModel):

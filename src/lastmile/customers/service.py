@@ -11,8 +11,12 @@ from lastmile.kit.errors import FieldError, Unprocessable, field_error
 
 
 def stamp_merchant(ctx: HookContext, values: dict[str, Any]) -> None:
-    """Rows a merchant creates belong to that merchant, so only it (and staff) can see them."""
-    values["merchant_id"] = owning_merchant(ctx.principal, values.get("merchant_id"))
+    """Rows a merchant creates belong to that merchant, so only it (and staff) can see them.
+
+    Ownership is set once, on create: an update (by staff or the merchant) keeps it.
+    """
+    if ctx.current_id is None:
+        values["merchant_id"] = owning_merchant(ctx.principal, values.get("merchant_id"))
 
 
 def owning_merchant(principal: Principal, requested: str | None) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,12 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_db_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine with the settings each backend needs."""
+def create_db_engine(url: str, *, echo: bool = False, immediate: bool = True) -> Engine:
+    """Create an engine with the settings each backend needs.
+
+    On SQLite, ``immediate`` makes every transaction take the write lock at BEGIN (for units of
+    work that write); read-only ones use a deferred BEGIN so they never wait for writers.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -45,9 +49,30 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
             "connect",
             lambda dbapi_conn, _rec: setattr(dbapi_conn, "isolation_level", None),
         )
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(
+            engine,
+            "begin",
+            _sqlite_begin_immediate if immediate else lambda conn: conn.exec_driver_sql("BEGIN"),
+        )
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+AFTER_COMMIT = "lastmile.after_commit"
+READONLY = "lastmile.readonly"
+
+
+def is_readonly(session: Session) -> bool:
+    """Whether the session belongs to a read-only unit of work (skip best-effort writes)."""
+    return bool(session.info.get(READONLY, False))
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the unit of work holding ``session`` has committed.
+
+    For work that must see the committed data, e.g. starting a background job.
+    """
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
 
 
 class Database:
@@ -57,18 +82,26 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, echo=echo)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        if self.engine.dialect.name == "sqlite":
+            self.read_engine = create_db_engine(url, echo=echo, immediate=False)
+        else:
+            self.read_engine = self.engine
+        self.read_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
+    def unit_of_work(self, *, readonly: bool = False) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
         Services never commit; this boundary (a request, a job, a CLI command) does.
+        ``readonly`` units of work may still write incidental data (see ``is_readonly``), but
+        on SQLite they do not queue behind writers.
         """
-        session = self.sessionmaker()
+        session = (self.read_sessionmaker if readonly else self.sessionmaker)()
+        session.info[READONLY] = readonly
         try:
             yield session
             session.commit()
@@ -77,6 +110,9 @@ class Database:
             raise
         finally:
             session.close()
+        for callback in session.info.pop(AFTER_COMMIT, []):
+            callback()
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()

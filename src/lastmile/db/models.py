@@ -7,6 +7,7 @@ from lastmile.fleet.models import Depot, Driver, PickupPoint, Shift, Vehicle
 from lastmile.idempotency.models import IdempotencyRecord
 from lastmile.orders.models import DeliveryWindow, Order, OrderEvent, Parcel
 from lastmile.organizations.models import Merchant, Organization
+from lastmile.planning.models import Plan, Route, RouteStop
 
 __all__ = [
     "AccessToken",
@@ -24,6 +25,9 @@ __all__ = [
     "Organization",
     "Parcel",
     "PickupPoint",
+    "Plan",
+    "Route",
+    "RouteStop",
     "Shift",
     "User",
     "Vehicle",

@@ -49,6 +49,10 @@ class TenantRepository(Generic[M]):
         model: Any = self.model
         return self.session.scalars(self.scoped().where(model.id == id_)).first()
 
+    def all(self) -> list[M]:
+        """Every row the caller can see (for small tables: fleet, depots, lockers)."""
+        return list(self.session.scalars(self.scoped()))
+
     def get_many(self, ids: Sequence[str]) -> list[M]:
         model: Any = self.model
         return list(self.session.scalars(self.scoped().where(model.id.in_(ids))))

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lastmile.fleet.models import RoutingProfile, VehicleType
+from lastmile.fleet.models import VehicleType
+from lastmile.routing.profiles import RoutingProfile
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,10 @@ class VehicleDefaults:
 
 VEHICLE_DEFAULTS: dict[VehicleType, VehicleDefaults] = {
     # 3.5 t diesel panel van at ~9.5 L/100 km x 2.51 kg CO2e/L.
-    VehicleType.van: VehicleDefaults(RoutingProfile.car, 25.0, 240.0, 0.0, None, None),
-    VehicleType.ev_van: VehicleDefaults(RoutingProfile.car, 25.0, 0.0, 0.22, 200.0, None),
-    VehicleType.cargo_bike: VehicleDefaults(RoutingProfile.bike, 15.0, 0.0, 0.015, 60.0, None),
-    VehicleType.drone: VehicleDefaults(RoutingProfile.drone, 50.0, 0.0, 0.02, 15.0, 2.5),
+    VehicleType.van: VehicleDefaults(RoutingProfile.VAN, 25.0, 240.0, 0.0, None, None),
+    VehicleType.ev_van: VehicleDefaults(RoutingProfile.VAN, 25.0, 0.0, 0.22, 200.0, None),
+    VehicleType.cargo_bike: VehicleDefaults(
+        RoutingProfile.CARGO_BIKE, 15.0, 0.0, 0.015, 60.0, None
+    ),
+    VehicleType.drone: VehicleDefaults(RoutingProfile.DRONE, 50.0, 0.0, 0.02, 15.0, 2.5),
 }

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lastmile.db.base import Base, TenantMixin, TimestampMixin, UTCDateTime, enum_type, id_column
+from lastmile.routing.profiles import RoutingProfile
 
 
 class DepotKind(enum.StrEnum):
@@ -19,12 +20,6 @@ class VehicleType(enum.StrEnum):
     van = "van"
     ev_van = "ev_van"
     cargo_bike = "cargo_bike"
-    drone = "drone"
-
-
-class RoutingProfile(enum.StrEnum):
-    car = "car"
-    bike = "bike"
     drone = "drone"
 
 

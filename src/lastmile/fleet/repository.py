@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from lastmile.db.repository import TenantRepository
 from lastmile.fleet.models import Depot, Driver, PickupPoint, Shift, Vehicle
 
@@ -18,6 +20,10 @@ class DriverRepository(TenantRepository[Driver]):
 
 class ShiftRepository(TenantRepository[Shift]):
     model = Shift
+
+    def starting_between(self, start: datetime, end: datetime) -> list[Shift]:
+        stmt = self.scoped().where(Shift.starts_at >= start, Shift.starts_at < end)
+        return list(self.session.scalars(stmt))
 
 
 class PickupPointRepository(TenantRepository[PickupPoint]):

@@ -3,12 +3,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lastmile.fleet.defaults import VEHICLE_DEFAULTS
-from lastmile.fleet.models import DepotKind, PickupPointKind, RoutingProfile, VehicleType
+from lastmile.fleet.models import DepotKind, PickupPointKind, VehicleType
+from lastmile.kit.clock import Instant
 from lastmile.kit.geo import Latitude, Longitude
 from lastmile.kit.schedule import OpeningHours
+from lastmile.routing.profiles import RoutingProfile
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", examples=["in_home"])]
@@ -157,8 +166,8 @@ class DriverRead(_Read, DriverCreate):
 class Break(BaseModel):
     """A break of ``duration_minutes`` to be taken between ``earliest_start`` and ``latest_end``."""
 
-    earliest_start: datetime
-    latest_end: datetime
+    earliest_start: Instant
+    latest_end: Instant
     duration_minutes: int = Field(ge=1, le=240)
 
     @model_validator(mode="after")
@@ -169,23 +178,33 @@ class Break(BaseModel):
 
 
 class ShiftCreate(BaseModel):
+    """A shift; both ends need a UTC offset. Errors name the field at fault."""
+
     driver_id: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Instant
+    ends_at: Instant
     breaks: list[Break] = Field(default_factory=list, max_length=6)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> ShiftCreate:
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("starts_at and ends_at need a UTC offset")
-        if self.ends_at <= self.starts_at:
+    @field_validator("ends_at")
+    @classmethod
+    def _after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")
+        if starts_at is not None and ends_at <= starts_at:
             raise ValueError("ends_at must be after starts_at")
-        if self.ends_at - self.starts_at > MAX_SHIFT:
+        if starts_at is not None and ends_at - starts_at > MAX_SHIFT:
             raise ValueError("a shift lasts at most 16 hours")
-        for b in self.breaks:
-            if b.earliest_start < self.starts_at or b.latest_end > self.ends_at:
+        return ends_at
+
+    @field_validator("breaks")
+    @classmethod
+    def _within_shift(cls, breaks: list[Break], info: ValidationInfo) -> list[Break]:
+        starts_at, ends_at = info.data.get("starts_at"), info.data.get("ends_at")
+        if starts_at is None or ends_at is None:
+            return breaks
+        for b in breaks:
+            if b.earliest_start < starts_at or b.latest_end > ends_at:
                 raise ValueError("every break must lie within the shift")
-        return self
+        return breaks
 
 
 class ShiftUpdate(BaseModel):

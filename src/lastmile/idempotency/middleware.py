@@ -3,6 +3,8 @@
 The key is claimed in its own transaction before the request runs, so two concurrent retries
 cannot both execute; the response is stored once the request succeeded (any status below 500)
 and replayed byte for byte afterwards. A key sent again with a different body is refused.
+Responses marked ``Cache-Control: no-store`` (new API keys) are not stored: a replay of one
+answers 409 rather than keep a secret in the database.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from lastmile.kit.errors import PROBLEM_MEDIA_TYPE, problem_type
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
+# Responses sent with "Cache-Control: no-store" (they carry a secret) are never kept; this
+# marker in place of the content type says so, and a replay is refused instead of re-shown.
+NOT_STORED = "lastmile/not-stored"
 
 
 def _problem(status: int, slug: str, title: str, detail: str, path: str) -> tuple[int, bytes]:
@@ -86,12 +91,13 @@ class IdempotencyMiddleware:
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
                 captured["status"] = message["status"]
-                captured["content_type"] = (
-                    dict(message.get("headers", []))
-                    .get(b"content-type", b"application/json")
-                    .decode()
-                )
+                captured["content_type"] = headers.get(
+                    b"content-type", b"application/json"
+                ).decode()
+                if b"no-store" in headers.get(b"cache-control", b""):
+                    captured["content_type"] = NOT_STORED
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
             await send(message)
@@ -156,6 +162,16 @@ class IdempotencyMiddleware:
                         path,
                     )
                     return status, PROBLEM_MEDIA_TYPE, payload, False
+                if record.content_type == NOT_STORED:
+                    status, payload = _problem(
+                        409,
+                        "already-processed",
+                        "Already processed",
+                        "A request with this Idempotency-Key succeeded before; its response held "
+                        "a secret, which is shown only once and was not kept.",
+                        path,
+                    )
+                    return status, PROBLEM_MEDIA_TYPE, payload, False
                 return (
                     record.status_code,
                     record.content_type or "application/json",
@@ -188,7 +204,8 @@ class IdempotencyMiddleware:
                 return
             record = session.scalars(select(IdempotencyRecord).where(*where)).first()
             if record is not None:
-                record.status_code, record.content_type, record.body = status, content_type, body
+                stored = None if content_type == NOT_STORED else body
+                record.status_code, record.content_type, record.body = status, content_type, stored
 
     async def _send(
         self,

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,19 @@ def install_error_handlers(app: FastAPI) -> None:
             title=title,
             detail=str(exc.detail),
             headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # A value the schemas let through but the database refuses (a NUL character in text
+        # on PostgreSQL, a number out of a column's range): the request's fault, not ours.
+        log.info("database refused a value on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            request,
+            status=422,
+            slug="validation-error",
+            title="Invalid request",
+            detail="A value cannot be stored (e.g. text with a NUL character); nothing changed.",
         )
 
     @app.exception_handler(Exception)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,8 +68,11 @@ _CSV_COLUMN = (
         ("parcels", "barcode"): "barcodes",
         ("parcels", "weight_kg"): "weights_kg",
         ("parcels", "volume_litres"): "volumes_litres",
+        ("parcels",): "barcodes",  # no parcel at all, or too many
         ("windows",): "windows",
+        ("declared_value", "currency"): "currency",
         ("declared_value",): "declared_value",
+        ("address",): "lat",  # the address's own rule: both coordinates or neither
     }
 )
 
@@ -98,7 +101,7 @@ def _split(value: str, sep: str) -> list[str]:
     return [part.strip() for part in value.split(sep) if part.strip()]
 
 
-def _csv_order(raw: dict[str, str | None]) -> dict[str, Any]:
+def _csv_order(raw: Mapping[str, str | None]) -> dict[str, Any]:
     values = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
     order: dict[str, Any] = {k: values[k] for k in _PLAIN if values.get(k)}
     customer = {field: values[col] for col, field in _CUSTOMER.items() if values.get(col)}
@@ -132,12 +135,17 @@ def _csv_order(raw: dict[str, str | None]) -> dict[str, Any]:
 
 
 def _csv_rows(text: str) -> Iterator[_Row]:
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
+    # csv.reader rather than DictReader: DictReader skips blank lines silently, which would
+    # shift the line reported for every row after one.
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if not header:
         raise ImportFormatError("the CSV file has no header line")
-    line = reader.line_num + 1
-    for number, raw in enumerate(reader, start=1):
-        yield _Row(number, line, _csv_order(raw))
+    number, line = 0, reader.line_num + 1
+    for values in reader:
+        if values:  # a blank line carries no order
+            number += 1
+            yield _Row(number, line, _csv_order(dict(zip(header, values, strict=False))))
         line = reader.line_num + 1
 
 
@@ -163,6 +171,8 @@ def parse(content: str, fmt: str) -> list[_Row]:
 
 def _csv_loc(loc: tuple[Any, ...]) -> list[str | int]:
     names = tuple(p for p in loc if isinstance(p, str) and not p.isdigit())
+    if names == ("parcels",) and len(loc) > 1:
+        return ["volumes_litres"]  # a parcel's own rule: it needs a volume (CSV has no sizes)
     for size in (2, 1):
         if names[:size] in _CSV_COLUMN:
             return [_CSV_COLUMN[names[:size]]]
@@ -195,7 +205,9 @@ def import_orders(
             column = str(_csv_loc(tuple(e.pointer.strip("/").split("/")))[0])
             e.field, e.pointer = column, f"/{column}"
     report.errors.extend(intake.errors)
-    report.errors.sort(key=lambda e: (e.row or 0, e.field))
+    # In CSV the parcels of a row share one column: report each problem of a cell once.
+    unique = {(e.row, e.field, e.message): e for e in report.errors}
+    report.errors = sorted(unique.values(), key=lambda e: (e.row or 0, e.field))
     report.invalid_rows = len({e.row for e in report.errors})
     if report.errors and not skip_invalid:
         return report

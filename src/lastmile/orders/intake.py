@@ -241,6 +241,8 @@ def _build_rows(
             "release_at": order.release_at,
             "driver_id": None,
             "vehicle_id": None,
+            "route_id": None,
+            "stop_id": None,
             "created_at": ctx.now,
             "updated_at": ctx.now,
         }

@@ -87,6 +87,13 @@ class Order(TenantMixin, TimestampMixin, Base):
     vehicle_id: Mapped[str | None] = mapped_column(
         String(40), ForeignKey("vehicles.id", ondelete="SET NULL")
     )
+    # Set when a plan is committed: the route and stop that deliver this order.
+    route_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("routes.id", ondelete="SET NULL"), index=True
+    )
+    stop_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("route_stops.id", ondelete="SET NULL")
+    )
 
     address: Mapped[Address] = relationship(lazy="joined")
     parcels: Mapped[list[Parcel]] = relationship(

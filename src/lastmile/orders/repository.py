@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, false, select, update
 
 from lastmile.auth.principal import Access, Principal
 from lastmile.db.repository import TenantRepository
@@ -18,8 +18,10 @@ class OrderRepository(TenantRepository[Order]):
     def scoped(self) -> Select[Order]:
         stmt = super().scoped()
         if self.scope.access is Access.driver:
-            # Drivers see the orders assigned to them and nothing else.
-            stmt = stmt.where(Order.driver_id == self.scope.driver_id)
+            # Drivers see the orders assigned to them and nothing else. A driver login no driver
+            # profile names sees none (comparing with None would match every unassigned order).
+            driver_id = self.scope.driver_id
+            stmt = stmt.where(Order.driver_id == driver_id if driver_id is not None else false())
         return stmt
 
     def existing_references(self, merchant_id: str | None, refs: Collection[str]) -> set[str]:

@@ -4,9 +4,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lastmile.customers.schemas import AddressFields, AddressRead, CustomerCreate
+from lastmile.kit.clock import Instant
 from lastmile.orders.models import DeliveryMethod, SafePlace, ServiceLevel
 from lastmile.orders.status import OrderStatus
 
@@ -19,16 +27,18 @@ PICKUP_METHODS = frozenset({DeliveryMethod.locker, DeliveryMethod.pickup_point})
 class TimeWindow(BaseModel):
     """A delivery window; both ends need a UTC offset."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
-    @model_validator(mode="after")
-    def _ordered(self) -> TimeWindow:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
             raise ValueError("end must be after start")
-        if self.end - self.start > MAX_WINDOW:
+        if start is not None and end - start > MAX_WINDOW:
             raise ValueError("a window lasts at most 24 hours")
-        return self
+        return end
 
 
 class ParcelIn(BaseModel):
@@ -85,7 +95,7 @@ class OrderCreate(BaseModel):
     age_check: bool = False
     declared_value: Money | None = None
     priority: int = Field(default=50, ge=0, le=100, description="Higher goes first when short.")
-    release_at: AwareDatetime | None = Field(
+    release_at: Instant | None = Field(
         default=None, description="Same-day: when the goods are ready at the depot."
     )
     parcels: list[ParcelIn] = Field(min_length=1, max_length=50)
@@ -123,6 +133,14 @@ class OrderUpdate(BaseModel):
     age_check: bool | None = None
     priority: int | None = Field(default=None, ge=0, le=100)
     zone: str | None = Field(default=None, max_length=40)
+
+    @field_validator("windows", "delivery_method", "signature_required", "age_check", "priority")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Every order has these: leave them out to keep them, null cannot clear them.
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class TransitionRequest(BaseModel):
@@ -171,6 +189,8 @@ class OrderRead(BaseModel):
     release_at: datetime | None
     driver_id: str | None
     vehicle_id: str | None
+    route_id: str | None
+    stop_id: str | None
     parcels: list[ParcelRead]
     created_at: datetime
     updated_at: datetime

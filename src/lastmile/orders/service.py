@@ -23,7 +23,13 @@ from lastmile.kit.errors import (
 from lastmile.kit.ids import new_id
 from lastmile.kit.pagination import Paged
 from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
-from lastmile.orders.models import DeliveryWindow, Order, OrderEvent
+from lastmile.orders.models import (
+    DeliveryMethod,
+    DeliveryWindow,
+    Order,
+    OrderEvent,
+    ServiceLevel,
+)
 from lastmile.orders.repository import OrderRepository
 from lastmile.orders.schemas import PICKUP_METHODS, OrderCreate, OrderUpdate
 from lastmile.orders.status import TRANSITIONS, OrderStatus, can_transition
@@ -110,6 +116,7 @@ class OrderService:
             if (allowed is not None and order.status not in allowed) or not late_ok:
                 raise Conflict(f"{name} cannot change once the order is {order.status.value}.")
         self._check_method(order, changes)
+        self._check_rules(order, changes)
         windows = changes.pop("windows", None)
         for name, value in changes.items():
             setattr(order, name, value)
@@ -130,6 +137,43 @@ class OrderService:
             self._move(order, OrderStatus.created, "changed after planning; needs re-planning")
         self.session.flush()
         return order
+
+    def dispatch(
+        self, order: Order, *, route_id: str, stop_id: str, driver_id: str | None,
+        vehicle_id: str, reason: str,
+    ) -> None:  # fmt: skip
+        """Put an order on a committed route: planned, then dispatched to its driver."""
+        if order.status is not OrderStatus.planned:
+            self._move(order, OrderStatus.planned, reason)
+        self._move(order, OrderStatus.dispatched, reason)
+        order.route_id, order.stop_id = route_id, stop_id
+        order.driver_id, order.vehicle_id = driver_id, vehicle_id
+
+    def _check_rules(self, order: Order, changes: dict[str, Any]) -> None:
+        """The rules a new order must meet hold for the changed order too."""
+        method = changes.get("delivery_method", order.delivery_method)
+        safe_place = changes.get("safe_place", order.safe_place)
+        if method is DeliveryMethod.safe_place and safe_place is None:
+            raise Unprocessable(
+                "safe_place delivery needs a safe_place",
+                errors=[field_error(["safe_place"], "required for safe_place delivery")],
+            )
+        windows = changes.get("windows")
+        if windows is None:
+            return
+        if not windows and order.service_level is ServiceLevel.scheduled:
+            raise Unprocessable(
+                "scheduled delivery needs at least one window",
+                errors=[field_error(["windows"], "at least one window for scheduled delivery")],
+            )
+        now = utcnow()
+        over = [
+            field_error(["windows", i, "end"], "the window is already over")
+            for i, window in enumerate(windows)
+            if window["end"] <= now
+        ]
+        if over:
+            raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in over), errors=over)
 
     def _check_method(self, order: Order, changes: dict[str, Any]) -> None:
         method = changes.get("delivery_method", order.delivery_method)

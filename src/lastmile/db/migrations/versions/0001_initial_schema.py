@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 20:21:14.367218
+Create Date: 2026-11-23
 """
 
 from collections.abc import Sequence
@@ -130,6 +130,51 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_pickup_points_organization_id"), ["organization_id"], unique=False
         )
+
+    op.create_table(
+        "plans",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("service_date", sa.Date(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "queued",
+                "running",
+                "succeeded",
+                "failed",
+                "committed",
+                name="planstatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("progress", sa.Float(), nullable=False),
+        sa.Column("message", sa.String(length=1000), nullable=True),
+        sa.Column("summary", sa.JSON(), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("created_by", sa.String(length=80), nullable=False),
+        sa.Column("started_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("committed_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("organization_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_plans_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
+    )
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_plans_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_plans_service_date"), ["service_date"], unique=False)
+        batch_op.create_index(batch_op.f("ix_plans_status"), ["status"], unique=False)
 
     op.create_table(
         "users",
@@ -323,7 +368,15 @@ def upgrade() -> None:
         sa.Column("avg_speed_kmh", sa.Float(), nullable=False),
         sa.Column(
             "routing_profile",
-            sa.Enum("car", "bike", "drone", name="routingprofile", native_enum=False, length=32),
+            sa.Enum(
+                "CAR",
+                "VAN",
+                "CARGO_BIKE",
+                "DRONE",
+                name="routingprofile",
+                native_enum=False,
+                length=32,
+            ),
             nullable=False,
         ),
         sa.Column("max_payload_kg", sa.Float(), nullable=True),
@@ -398,6 +451,81 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "routes",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("plan_id", sa.String(length=40), nullable=False),
+        sa.Column("service_date", sa.Date(), nullable=False),
+        sa.Column("vehicle_id", sa.String(length=40), nullable=False),
+        sa.Column("driver_id", sa.String(length=40), nullable=True),
+        sa.Column("start_depot_id", sa.String(length=40), nullable=False),
+        sa.Column("end_depot_id", sa.String(length=40), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "dispatched",
+                "in_progress",
+                "completed",
+                name="routestatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("starts_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("distance_m", sa.Integer(), nullable=False),
+        sa.Column("duration_s", sa.Integer(), nullable=False),
+        sa.Column("cost", sa.Float(), nullable=False),
+        sa.Column("co2_g", sa.Float(), nullable=False),
+        sa.Column("geometry", sa.JSON(), nullable=False),
+        sa.Column("organization_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["driver_id"],
+            ["drivers.id"],
+            name=op.f("fk_routes_driver_id_drivers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["end_depot_id"],
+            ["depots.id"],
+            name=op.f("fk_routes_end_depot_id_depots"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_routes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["plans.id"], name=op.f("fk_routes_plan_id_plans"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["start_depot_id"],
+            ["depots.id"],
+            name=op.f("fk_routes_start_depot_id_depots"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["vehicle_id"],
+            ["vehicles.id"],
+            name=op.f("fk_routes_vehicle_id_vehicles"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_routes")),
+    )
+    with op.batch_alter_table("routes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_routes_driver_id"), ["driver_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_routes_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_routes_plan_id"), ["plan_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_routes_service_date"), ["service_date"], unique=False)
+        batch_op.create_index(batch_op.f("ix_routes_vehicle_id"), ["vehicle_id"], unique=False)
+
+    op.create_table(
         "shifts",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("driver_id", sa.String(length=40), nullable=False),
@@ -427,6 +555,46 @@ def upgrade() -> None:
             batch_op.f("ix_shifts_organization_id"), ["organization_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_shifts_starts_at"), ["starts_at"], unique=False)
+
+    op.create_table(
+        "route_stops",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("route_id", sa.String(length=40), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("depot_id", sa.String(length=40), nullable=True),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("lon", sa.Float(), nullable=False),
+        sa.Column("planned_arrival", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("planned_departure", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("slack_s", sa.Integer(), nullable=False),
+        sa.Column("order_ids", sa.JSON(), nullable=False),
+        sa.Column("organization_id", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["depot_id"],
+            ["depots.id"],
+            name=op.f("fk_route_stops_depot_id_depots"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_route_stops_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["route_id"],
+            ["routes.id"],
+            name=op.f("fk_route_stops_route_id_routes"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_route_stops")),
+    )
+    with op.batch_alter_table("route_stops", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_route_stops_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_route_stops_route_id"), ["route_id"], unique=False)
 
     op.create_table(
         "orders",
@@ -510,6 +678,8 @@ def upgrade() -> None:
         sa.Column("release_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("driver_id", sa.String(length=40), nullable=True),
         sa.Column("vehicle_id", sa.String(length=40), nullable=True),
+        sa.Column("route_id", sa.String(length=40), nullable=True),
+        sa.Column("stop_id", sa.String(length=40), nullable=True),
         sa.Column("organization_id", sa.String(length=40), nullable=False),
         sa.Column("created_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", lastmile.db.base.UTCDateTime(timezone=True), nullable=False),
@@ -550,6 +720,15 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
+            ["route_id"], ["routes.id"], name=op.f("fk_orders_route_id_routes"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["stop_id"],
+            ["route_stops.id"],
+            name=op.f("fk_orders_stop_id_route_stops"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["vehicle_id"],
             ["vehicles.id"],
             name=op.f("fk_orders_vehicle_id_vehicles"),
@@ -569,6 +748,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_orders_organization_id"), ["organization_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_orders_route_id"), ["route_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_service_date"), ["service_date"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_orders_zone"), ["zone"], unique=False)
@@ -726,18 +906,32 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_orders_zone"))
         batch_op.drop_index(batch_op.f("ix_orders_status"))
         batch_op.drop_index(batch_op.f("ix_orders_service_date"))
+        batch_op.drop_index(batch_op.f("ix_orders_route_id"))
         batch_op.drop_index(batch_op.f("ix_orders_organization_id"))
         batch_op.drop_index(batch_op.f("ix_orders_merchant_id"))
         batch_op.drop_index(batch_op.f("ix_orders_driver_id"))
         batch_op.drop_index(batch_op.f("ix_orders_customer_id"))
 
     op.drop_table("orders")
+    with op.batch_alter_table("route_stops", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_route_stops_route_id"))
+        batch_op.drop_index(batch_op.f("ix_route_stops_organization_id"))
+
+    op.drop_table("route_stops")
     with op.batch_alter_table("shifts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shifts_starts_at"))
         batch_op.drop_index(batch_op.f("ix_shifts_organization_id"))
         batch_op.drop_index(batch_op.f("ix_shifts_driver_id"))
 
     op.drop_table("shifts")
+    with op.batch_alter_table("routes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_routes_vehicle_id"))
+        batch_op.drop_index(batch_op.f("ix_routes_service_date"))
+        batch_op.drop_index(batch_op.f("ix_routes_plan_id"))
+        batch_op.drop_index(batch_op.f("ix_routes_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_routes_driver_id"))
+
+    op.drop_table("routes")
     with op.batch_alter_table("addresses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_addresses_organization_id"))
         batch_op.drop_index(batch_op.f("ix_addresses_merchant_id"))
@@ -773,6 +967,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_organization_id"))
 
     op.drop_table("users")
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_plans_status"))
+        batch_op.drop_index(batch_op.f("ix_plans_service_date"))
+        batch_op.drop_index(batch_op.f("ix_plans_organization_id"))
+
+    op.drop_table("plans")
     with op.batch_alter_table("pickup_points", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pickup_points_organization_id"))
 

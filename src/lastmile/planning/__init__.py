@@ -1,0 +1,1 @@
+"""Planning a delivery day: optimisation jobs, proposals, and committed routes with stops."""

@@ -227,24 +227,14 @@ def _merge(problem: Problem, plans: Sequence[Plan], elapsed_s: float, seed: int)
             index = next_index.get(route.vehicle_type_id, 0)
             next_index[route.vehicle_type_id] = index + 1
             routes.append(replace(route, vehicle_index=index))
-    unassigned = [u for plan in plans for u in plan.unassigned]
-    order = {job.id: i for i, job in enumerate(problem.jobs)}
-    unassigned.sort(key=lambda u: order[u.job_id])
-    return Plan(
-        routes=tuple(routes),
-        unassigned=tuple(unassigned),
-        cost=sum(r.cost for r in routes),
-        distance_m=sum(r.distance_m for r in routes),
-        duration_s=sum(r.end_s - r.start_s for r in routes),
-        co2_g=sum(r.co2_g for r in routes),
-        stats=SearchStats(
-            seed=seed,
-            workers=len(plans),
-            iterations=sum(p.stats.iterations for p in plans),
-            runtime_s=elapsed_s,
-            objective=sum(p.stats.objective for p in plans),
-        ),
+    stats = SearchStats(
+        seed=seed,
+        workers=len(plans),
+        iterations=sum(p.stats.iterations for p in plans),
+        runtime_s=elapsed_s,
+        objective=sum(p.stats.objective for p in plans),
     )
+    return Plan.of(problem, routes, (u for plan in plans for u in plan.unassigned), stats)
 
 
 def _finish(problem: Problem, plan: Plan, travel_model: TravelModel) -> Plan:

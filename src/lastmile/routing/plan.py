@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from lastmile.routing.geo import Coordinate
-from lastmile.routing.problem import Load, TimeWindow
+from lastmile.routing.problem import Load, Problem, TimeWindow
 from lastmile.routing.profiles import RoutingProfile
 
 
@@ -140,6 +141,26 @@ class Plan:
     duration_s: int
     co2_g: float
     stats: SearchStats
+
+    @classmethod
+    def of(
+        cls,
+        problem: Problem,
+        routes: Sequence[PlannedRoute],
+        unassigned: Iterable[UnassignedJob],
+        stats: SearchStats,
+    ) -> Plan:
+        """A plan with totals summed over ``routes`` and leftovers in the problem's job order."""
+        order = {job.id: i for i, job in enumerate(problem.jobs)}
+        return cls(
+            routes=tuple(routes),
+            unassigned=tuple(sorted(unassigned, key=lambda u: order[u.job_id])),
+            cost=sum(r.cost for r in routes),
+            distance_m=sum(r.distance_m for r in routes),
+            duration_s=sum(r.end_s - r.start_s for r in routes),
+            co2_g=sum(r.co2_g for r in routes),
+            stats=stats,
+        )
 
     @property
     def assigned_job_ids(self) -> frozenset[str]:

@@ -128,17 +128,7 @@ def plan_with_matrices(
         stats = SearchStats(seed, workers, result.iterations, result.runtime_s, result.objective)
     else:
         routes, stats = [], SearchStats(seed, workers, 0, 0.0, 0)
-    order = {job.id: i for i, job in enumerate(problem.jobs)}
-    unassigned.sort(key=lambda u: order[u.job_id])
-    return Plan(
-        routes=tuple(routes),
-        unassigned=tuple(unassigned),
-        cost=sum(r.cost for r in routes),
-        distance_m=sum(r.distance_m for r in routes),
-        duration_s=sum(r.end_s - r.start_s for r in routes),
-        co2_g=sum(r.co2_g for r in routes),
-        stats=stats,
-    )
+    return Plan.of(problem, routes, unassigned, stats)
 
 
 def warm_start(

@@ -254,6 +254,7 @@ def plan(
     import time as _time
     from zoneinfo import ZoneInfo
 
+    from lastmile.fleet.repository import DriverRepository, VehicleRepository
     from lastmile.kit.errors import Problem
     from lastmile.planning.models import PlanStatus
     from lastmile.planning.runner import PlanRunner
@@ -299,10 +300,13 @@ def plan(
     table = Table(
         "vehicle", "driver", "stops", "km", "hours", "cost", "kg CO2e", title=f"Plan {plan_id}"
     )
+    with db.unit_of_work(readonly=True) as session:
+        vehicles = {v.id: v.name for v in VehicleRepository(session, principal).all()}
+        drivers = {d.id: d.name for d in DriverRepository(session, principal).all()}
     for route in read.result.routes:
         table.add_row(
-            route.vehicle_id,
-            route.driver_id or "-",
+            vehicles.get(route.vehicle_id, route.vehicle_id),
+            drivers.get(route.driver_id or "", "-"),
             str(len(route.stops)),
             f"{route.distance_km:.1f}",
             f"{route.duration_h:.1f}",

@@ -153,10 +153,7 @@ class ResourceService(Generic[M]):
             ) from exc
 
     def find(self, *, cursor: str | None, limit: int, filters: Mapping[str, Any]) -> Any:
-        stmt = self.repo.scoped()
-        for param, value in filters.items():
-            if value is not None:
-                stmt = stmt.where(getattr(self.repo.model, self.resource.filters[param]) == value)
+        stmt = self.repo.matching({self.resource.filters[p]: v for p, v in filters.items()})
         return self.repo.page(stmt, cursor=cursor, limit=limit)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Select, select
@@ -43,6 +43,14 @@ class TenantRepository(Generic[M]):
         merchant_column = getattr(model, "merchant_id", None)
         if merchant_column is not None and self.scope.merchant_id is not None:
             stmt = stmt.where(merchant_column == self.scope.merchant_id)
+        return stmt
+
+    def matching(self, equals: Mapping[str, Any]) -> Select[M]:
+        """:meth:`scoped`, narrowed to rows whose columns equal the given non-None values."""
+        stmt = self.scoped()
+        for column, value in equals.items():
+            if value is not None:
+                stmt = stmt.where(getattr(self.model, column) == value)
         return stmt
 
     def get(self, id_: str) -> M | None:

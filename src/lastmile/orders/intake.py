@@ -55,12 +55,8 @@ class Intake:
     )
     order_ids: list[str] = field(default_factory=list)
     errors: list[FieldError] = field(default_factory=list)
-    # Rows refused because they duplicate existing data (409 for a single create).
-    duplicate_rows: set[int] = field(default_factory=set)
-
-    @property
-    def invalid_rows(self) -> set[int]:
-        return {e.row for e in self.errors if e.row is not None}
+    # Some row was refused for duplicating existing data (409 for a single create).
+    has_duplicates: bool = False
 
 
 def service_date_for(order: OrderCreate, tz: ZoneInfo, now: datetime) -> date:
@@ -76,7 +72,7 @@ def service_date_for(order: OrderCreate, tz: ZoneInfo, now: datetime) -> date:
 class _Lookups:
     """Everything a batch refers to, fetched in one query per kind."""
 
-    def __init__(self, ctx: IntakeContext, items: Sequence[tuple[int, OrderCreate]]) -> None:
+    def __init__(self, ctx: IntakeContext, items: Sequence[tuple[int | None, OrderCreate]]) -> None:
         s, p = ctx.session, ctx.principal
         orders = [o for _, o in items]
         self.merchants = {
@@ -114,22 +110,21 @@ def _ids(values: Any) -> list[str]:
 
 def check_orders(ctx: IntakeContext, items: Sequence[tuple[int | None, OrderCreate]]) -> Intake:
     """Check a batch of schema-valid orders and build the rows of the valid ones."""
-    numbered = [(row if row is not None else 0, order) for row, order in items]
-    look = _Lookups(ctx, numbered)
+    look = _Lookups(ctx, items)
     intake = Intake()
     ref_counts = Counter(
         (owning_merchant(ctx.principal, o.merchant_id), o.merchant_reference)
-        for _, o in numbered
+        for _, o in items
         if o.merchant_reference
     )
-    barcode_counts = Counter(p.barcode for _, o in numbered for p in o.parcels)
-    for (row, order), (given_row, _) in zip(numbered, items, strict=True):
+    barcode_counts = Counter(p.barcode for _, o in items for p in o.parcels)
+    for row, order in items:
         errors: list[FieldError] = []
 
         def fail(loc: list[str | int], message: str, *, duplicate: bool = False) -> None:
-            errors.append(field_error(loc, message, row=given_row))  # noqa: B023
+            errors.append(field_error(loc, message, row=row))  # noqa: B023
             if duplicate:
-                intake.duplicate_rows.add(row)  # noqa: B023
+                intake.has_duplicates = True
 
         merchant_id = owning_merchant(ctx.principal, order.merchant_id)
         if ctx.principal.merchant_id is not None and order.merchant_id not in (None, merchant_id):

@@ -84,7 +84,7 @@ class OrderService:
     def create(self, payload: OrderCreate) -> Order:
         intake = check_orders(self.intake_context(), [(None, payload)])
         if intake.errors:
-            cls = Conflict if intake.duplicate_rows else Unprocessable
+            cls = Conflict if intake.has_duplicates else Unprocessable
             raise cls(
                 "; ".join(f"{e.field}: {e.message}" for e in intake.errors), errors=intake.errors
             )
@@ -92,11 +92,7 @@ class OrderService:
         return self.get(intake.order_ids[0])
 
     def find(self, filters: OrderFilters, *, cursor: str | None, limit: int) -> Paged[Order]:
-        stmt = self.repo.scoped()
-        for name, value in vars(filters).items():
-            if value is not None:
-                stmt = stmt.where(getattr(Order, name) == value)
-        return self.repo.page(stmt, cursor=cursor, limit=limit)
+        return self.repo.page(self.repo.matching(vars(filters)), cursor=cursor, limit=limit)
 
     def history(self, order_id: str) -> list[OrderEvent]:
         return self.repo.events(self.get(order_id).id)

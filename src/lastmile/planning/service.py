@@ -93,9 +93,7 @@ class PlanningService:
         return plan
 
     def find(self, service_date: date | None, *, cursor: str | None, limit: int) -> Paged[Plan]:
-        stmt = self.plans.scoped()
-        if service_date is not None:
-            stmt = stmt.where(Plan.service_date == service_date)
+        stmt = self.plans.matching({"service_date": service_date})
         return self.plans.page(stmt, cursor=cursor, limit=limit)
 
     def commit(self, plan_id: str) -> Plan:
@@ -174,8 +172,4 @@ class RouteService:
         return route
 
     def find(self, filters: RouteFilters, *, cursor: str | None, limit: int) -> Paged[Route]:
-        stmt = self.routes.scoped()
-        for name, value in vars(filters).items():
-            if value is not None:
-                stmt = stmt.where(getattr(Route, name) == value)
-        return self.routes.page(stmt, cursor=cursor, limit=limit)
+        return self.routes.page(self.routes.matching(vars(filters)), cursor=cursor, limit=limit)

@@ -9,6 +9,7 @@ CHROMIUM := /usr/bin/chromium
 # under CI=true they fail loudly instead.
 export LASTMILE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export LASTMILE_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export LASTMILE_TEST_MQTT_URL ?= mqtt://127.0.0.1:1883
 
 .PHONY: demo test lint typecheck venv browser clean
 

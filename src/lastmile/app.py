@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lastmile import __version__
 from lastmile.auth.endpoints import router as auth_router
@@ -24,6 +26,11 @@ from lastmile.planning.endpoints import router as planning_router
 from lastmile.planning.runner import PlanRunner, fail_interrupted_plans
 from lastmile.planning.solve import SolveSettings
 from lastmile.services import Services
+from lastmile.tracking.endpoints import router as tracking_router
+from lastmile.tracking.live_endpoints import router as live_router
+from lastmile.tracking.page import router as tracking_page_router
+from lastmile.tracking.runtime import TrackingRuntime
+from lastmile.web import install_web
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +55,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         in_process=settings.planning_in_process,
     )
 
+    services = Services.from_settings(settings)
+    tracking = TrackingRuntime.build(settings, db, services)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate and database is None:
             upgrade(db.url)
         fail_interrupted_plans(db)
+        await tracking.start()
         yield
+        await tracking.stop()
         runner.shutdown()
         if database is None:
             db.dispose()
@@ -68,9 +80,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.services = Services.from_settings(settings)
+    app.state.services = services
     app.state.plan_runner = runner
+    app.state.tracking = tracking
     install_error_handlers(app)
+    install_web(app)
     app.add_middleware(
         IdempotencyMiddleware,
         database=lambda: db,
@@ -83,6 +97,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         customers_router,
         orders_router,
         planning_router,
+        tracking_router,
+        live_router,
+        tracking_page_router,
     ):
         app.include_router(router)
 
@@ -90,5 +107,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     def health() -> dict[str, str]:
         """Liveness probe."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["meta"], response_class=PlainTextResponse)
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics (e.g. `lastmile_position_fixes_total` by source and outcome)."""
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -50,6 +50,42 @@ class Settings(BaseSettings):
         "shipped demo city when it covers the plan, else straight-line estimates.",
     )
 
+    mqtt_url: str | None = Field(
+        default=None,
+        description="MQTT broker for vehicle telematics, e.g. mqtt://127.0.0.1:1883; unset = off.",
+    )
+    mqtt_share_group: str = Field(
+        default="lastmile-ingest",
+        description="MQTT shared-subscription group: server processes in one group split the "
+        "telematics stream between them.",
+    )
+    position_max_age_hours: float = Field(
+        default=24, gt=0, description="Fixes older than this are refused (offline buffers)."
+    )
+    position_max_speed_kmh: float = Field(
+        default=250, gt=0, description="Implied speed above which a fix is a teleport."
+    )
+    trace_retention_days: int = Field(
+        default=30, ge=1, description="Stored GPS traces are purged after this many days."
+    )
+    tracking_link_ttl_days: int = Field(
+        default=30, ge=1, description="A tracking link expires this long after it is issued..."
+    )
+    tracking_link_after_delivery_hours: int = Field(
+        default=72, ge=0, description="...or this long after the order is delivered or closed."
+    )
+    tracking_inline: bool = Field(
+        default=False,
+        description="Run geofences and ETAs inside the ingest request instead of the "
+        "debounced background worker (tests, simulations).",
+    )
+    tile_url: str | None = Field(
+        default=None,
+        description="Map tile URL template for tracking pages, e.g. "
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png; unset = offline drawing of the route.",
+    )
+    tile_attribution: str = "© OpenStreetMap contributors"
+
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEV_SECRET:

@@ -43,18 +43,25 @@ def get_session(
         yield session
 
 
+def get_write_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """A writing unit of work whatever the method (protocols that report with GET)."""
+    with db.unit_of_work() as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[Services, Depends(get_services)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
-_bearer = HTTPBearer(auto_error=False, description="Access token (users) or API key (merchants).")
+bearer_scheme = HTTPBearer(auto_error=False, description="Access token (users) or API key (merchants).")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Merchant API key.")
 
 
 def get_principal(
     session: SessionDep,
     settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
     credential = bearer.credentials if bearer else api_key

@@ -29,10 +29,15 @@ class Principal:
     user_id: str | None = None
     merchant_id: str | None = None
     driver_id: str | None = None
+    # Names a background actor (e.g. ``system:tracking``) that acts with ``access`` but is
+    # no user.
+    system: str | None = None
 
     @property
     def actor(self) -> str:
         """How the caller is named in histories, e.g. ``user:usr_...``."""
+        if self.system is not None:
+            return f"system:{self.system}"
         if self.merchant_id and self.access is Access.merchant:
             return f"merchant:{self.merchant_id}"
         return f"user:{self.user_id}"

@@ -8,6 +8,7 @@ from lastmile.idempotency.models import IdempotencyRecord
 from lastmile.orders.models import DeliveryWindow, Order, OrderEvent, Parcel
 from lastmile.organizations.models import Merchant, Organization
 from lastmile.planning.models import Plan, Route, RouteStop
+from lastmile.tracking.models import PositionFix, TrackingDevice, TrackingLink
 
 __all__ = [
     "AccessToken",
@@ -26,9 +27,12 @@ __all__ = [
     "Parcel",
     "PickupPoint",
     "Plan",
+    "PositionFix",
     "Route",
     "RouteStop",
     "Shift",
+    "TrackingDevice",
+    "TrackingLink",
     "User",
     "Vehicle",
 ]

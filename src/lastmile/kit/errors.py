@@ -74,6 +74,10 @@ class NotFound(Problem):
     status, slug, title = 404, "not-found", "Not found"
 
 
+class Gone(Problem):
+    status, slug, title = 410, "gone", "No longer available"
+
+
 class Conflict(Problem):
     status, slug, title = 409, "conflict", "Conflict"
 

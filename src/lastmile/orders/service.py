@@ -199,6 +199,17 @@ class OrderService:
         self.session.flush()
         return order
 
+    def follow(self, order: Order, target: OrderStatus, reason: str) -> bool:
+        """Move ``order`` to ``target`` if its state machine allows it now, else leave it.
+
+        For automatic moves (geofences, route start) that may find the order already
+        further along, e.g. delivered by hand before the geofence fired.
+        """
+        if order.status is target or not can_transition(order.status, target):
+            return False
+        self._move(order, target, reason)
+        return True
+
     def _move(self, order: Order, target: OrderStatus, reason: str | None) -> None:
         current = order.status
         if not can_transition(current, target):

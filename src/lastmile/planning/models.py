@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lastmile.db.base import Base, TenantMixin, TimestampMixin, UTCDateTime, enum_type, id_column
@@ -22,6 +22,15 @@ class RouteStatus(enum.StrEnum):
     dispatched = "dispatched"
     in_progress = "in_progress"
     completed = "completed"
+
+
+class StopStatus(enum.StrEnum):
+    """Where a route stop stands, moved by geofences (tracking) or the driver's confirmation."""
+
+    pending = "pending"
+    arriving = "arriving"
+    arrived = "arrived"
+    departed = "departed"
 
 
 class Plan(TenantMixin, TimestampMixin, Base):
@@ -74,6 +83,9 @@ class Route(TenantMixin, TimestampMixin, Base):
     cost: Mapped[float] = mapped_column(Float)
     co2_g: Mapped[float] = mapped_column(Float)
     geometry: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Live tracking: the route tracker's resumable state and the last accepted fix time.
+    tracking_state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_fix_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     stops: Mapped[list[RouteStop]] = relationship(
         back_populates="route", order_by="RouteStop.position", cascade="all, delete-orphan"
@@ -100,5 +112,13 @@ class RouteStop(TenantMixin, Base):
     planned_departure: Mapped[datetime] = mapped_column(UTCDateTime)
     slack_s: Mapped[int] = mapped_column(Integer)
     order_ids: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[StopStatus] = mapped_column(enum_type(StopStatus), default=StopStatus.pending)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The live ETA window (p10-p90) and whether it still fits the promised window.
+    eta_expected: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    eta_earliest: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    eta_latest: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    at_risk: Mapped[bool] = mapped_column(Boolean, default=False)
 
     route: Mapped[Route] = relationship(back_populates="stops")

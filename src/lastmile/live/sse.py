@@ -1,0 +1,106 @@
+"""A subscription as Server-Sent Events: ``sse_response`` (fast) or ``sse_stream`` (simple).
+
+``sse_response`` returns FastAPI's ``EventSourceResponse`` over pre-encoded bytes: each event is
+encoded once for all its subscribers and written straight to the connection. ``sse_stream``
+yields ``ServerSentEvent`` objects for an endpoint that is itself a generator; FastAPI then
+moves every message through two memory streams and a timeout scope, which at 1,000 subscribers
+costs several times the CPU (``lastmile bench fanout``: p95 ~330 ms against ~40 ms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from lastmile.live.events import LiveEvent
+from lastmile.live.fanout import Subscription
+
+RETRY_MS = 3000
+"""How long a browser waits before reconnecting a dropped stream (the SSE ``retry:`` field)."""
+
+OPENING = f": connected\nretry: {RETRY_MS}\n\n".encode()
+HEARTBEAT = b": heartbeat\n\n"
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering
+
+FirstEvents = Sequence[LiveEvent] | Callable[[], Awaitable[Sequence[LiveEvent]]]
+
+
+def sse_response(
+    subscription: Subscription,
+    *,
+    first: FirstEvents = (),
+    heartbeat_s: float = 15.0,
+    headers: Mapping[str, str] | None = None,
+) -> EventSourceResponse:
+    """Stream a not-yet-entered subscription as ``text/event-stream``.
+
+    The stream writes a ``: connected`` comment (with ``retry:``), then ``first``, then every
+    event published on the subscription's channels, and a comment after ``heartbeat_s`` quiet
+    seconds so proxies keep the connection open. Pass ``first`` as an async callable to read
+    the state it reports *after* subscribing, so no event falls in between. The subscription
+    is entered when streaming starts and left when the client disconnects or the broker stops.
+
+    Return it from a plain (non-generator) endpoint::
+
+        @router.get("/v1/live/fleet", response_class=EventSourceResponse)
+        async def live_fleet(...) -> EventSourceResponse:
+            async def snapshot() -> list[LiveEvent]:
+                return [LiveEvent("position", ...) for p in await ...]
+
+            return sse_response(broker.subscribe(f"fleet:{org_id}"), first=snapshot)
+    """
+
+    async def body() -> AsyncIterator[bytes]:
+        async with subscription:
+            yield OPENING
+            events = first if isinstance(first, Sequence) else await first()
+            for event in events:
+                yield event.sse()
+            async for event_or_none in _live(subscription, heartbeat_s):
+                yield HEARTBEAT if event_or_none is None else event_or_none.sse()
+
+    return EventSourceResponse(body(), headers={**HEADERS, **(headers or {})})
+
+
+async def sse_stream(
+    subscription: Subscription,
+    *,
+    heartbeat_s: float = 15.0,
+    first: Sequence[LiveEvent] = (),
+) -> AsyncIterator[ServerSentEvent]:
+    """Stream an entered subscription from a generator endpoint, message by message.
+
+    The same messages as ``sse_response``; subscribe before reading the state in ``first``::
+
+        @router.get("/v1/live/orders/{order_id}", response_class=EventSourceResponse)
+        async def live_order(...) -> AsyncIterator[ServerSentEvent]:
+            async with broker.subscribe(f"order:{order_id}") as sub:
+                async for message in sse_stream(sub, first=[...]):
+                    yield message
+    """
+    yield ServerSentEvent(comment="connected", retry=RETRY_MS)
+    for event in first:
+        yield to_sse(event)
+    async for event_or_none in _live(subscription, heartbeat_s):
+        if event_or_none is None:
+            yield ServerSentEvent(comment="heartbeat")
+        else:
+            yield to_sse(event_or_none)
+
+
+def to_sse(event: LiveEvent) -> ServerSentEvent:
+    """``event`` as FastAPI's ``ServerSentEvent`` (``event:``, JSON ``data:``, ``id:``)."""
+    return ServerSentEvent(event=event.kind, raw_data=event.data_json(), id=event.id)
+
+
+async def _live(subscription: Subscription, heartbeat_s: float) -> AsyncIterator[LiveEvent | None]:
+    """The subscription's events, ``None`` after each quiet ``heartbeat_s``; ends when closed."""
+    while True:
+        event = await subscription.next(heartbeat_s)
+        if event is not None:
+            yield event
+        elif subscription.closed:
+            return
+        else:
+            yield None

@@ -1,0 +1,171 @@
+"""HTTP routes for customers and live views: tracking links, the order's tracking view, SSE."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+
+from lastmile.auth.principal import STAFF, Access, Principal
+from lastmile.db.engine import Database
+from lastmile.auth.service import authenticate
+from lastmile.deps import SessionDep, SettingsDep, bearer_scheme, get_database, require
+from lastmile.kit.errors import Forbidden, NotFound, Unauthorized
+from lastmile.live.events import LiveEvent
+from lastmile.live.sse import sse_stream
+from lastmile.tracking.channels import fleet_channel, order_channel
+from lastmile.tracking.ingest import position_payload
+from lastmile.tracking.links import issue_link, order_links, resolve_link, revoke_link
+from lastmile.tracking.runtime import TrackingRuntime
+from lastmile.tracking.view import customer_snapshot
+
+router = APIRouter(tags=["tracking"])
+LinkIssuer = Annotated[Principal, Depends(require(*STAFF, Access.merchant))]
+
+
+def get_tracking(request: Request) -> TrackingRuntime:
+    runtime: TrackingRuntime = request.app.state.tracking
+    return runtime
+
+
+Tracking = Annotated[TrackingRuntime, Depends(get_tracking)]
+
+
+class TrackingLinkRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    order_id: str
+    created_at: Any
+    expires_at: Any
+    revoked_at: Any | None
+
+
+class TrackingLinkIssued(TrackingLinkRead):
+    token: str
+    url: str
+
+
+@router.post(
+    "/v1/orders/{order_id}/tracking-links",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TrackingLinkIssued,
+)
+def create_tracking_link(
+    order_id: str, session: SessionDep, principal: LinkIssuer, settings: SettingsDep,
+    response: Response,
+) -> TrackingLinkIssued:  # fmt: skip
+    """Issue a private tracking link for the order's recipient. The token is shown once (only
+    its hash is kept); it expires after `tracking_link_ttl_days` or a while after delivery."""
+    issued = issue_link(
+        session, principal, order_id, timedelta(days=settings.tracking_link_ttl_days)
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return TrackingLinkIssued(
+        **TrackingLinkRead.model_validate(issued.link).model_dump(),
+        token=issued.token,
+        url=f"{settings.base_url.rstrip('/')}/t/{issued.token}",
+    )
+
+
+@router.get("/v1/orders/{order_id}/tracking-links", response_model=list[TrackingLinkRead])
+def list_tracking_links(
+    order_id: str, session: SessionDep, principal: LinkIssuer
+) -> list[TrackingLinkRead]:
+    return [TrackingLinkRead.model_validate(x) for x in order_links(session, principal, order_id)]
+
+
+@router.delete("/v1/tracking-links/{link_id}", response_model=TrackingLinkRead)
+def revoke_tracking_link(
+    link_id: str, session: SessionDep, principal: LinkIssuer
+) -> TrackingLinkRead:
+    """Withdraw a link at once (e.g. it was forwarded to the wrong person)."""
+    return TrackingLinkRead.model_validate(revoke_link(session, principal, link_id))
+
+
+def _snapshot(
+    db: Database, runtime: TrackingRuntime, token: str, order_id: str | None = None
+) -> dict[str, Any]:
+    settings = runtime.settings
+    after = timedelta(hours=settings.tracking_link_after_delivery_hours)
+    with db.unit_of_work(readonly=True) as session:
+        resolved = resolve_link(session, token, after_close=after)
+        if order_id is not None and resolved.order_id != order_id:
+            # Another order's token: answer as if the link did not exist.
+            raise NotFound("This tracking link does not exist.")
+        return customer_snapshot(
+            session,
+            resolved.order,
+            runtime.latest,
+            live_url=f"/v1/live/orders/{resolved.order_id}?token={token}",
+            tiles={"url": settings.tile_url, "attribution": settings.tile_attribution},
+        )
+
+
+@router.get("/v1/tracking/{token}")
+def read_tracking(
+    token: str, db: Annotated[Database, Depends(get_database)], runtime: Tracking
+) -> dict[str, Any]:
+    """The customer's view of one order: status, ETA window, stops before theirs, the driver
+    (only while heading to this stop), the timeline and the delivery preferences."""
+    return _snapshot(db, runtime, token)
+
+
+def _order_stream_snapshot(
+    order_id: str,
+    token: Annotated[str, Query(min_length=16, max_length=128)],
+    db: Annotated[Database, Depends(get_database)],
+    runtime: Tracking,
+) -> dict[str, Any]:
+    """Check the token before the stream starts, so refusals are proper HTTP answers."""
+    return _snapshot(db, runtime, token, order_id)
+
+
+@router.get("/v1/live/orders/{order_id}", response_class=EventSourceResponse)
+async def live_order(
+    order_id: str,
+    snapshot: Annotated[dict[str, Any], Depends(_order_stream_snapshot)],
+    runtime: Tracking,
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events for one order's customer (authenticated by the tracking token):
+    `snapshot` first, then `position`, `eta`, `status` and `visibility` as they happen."""
+    async with runtime.broker.subscribe(order_channel(order_id)) as subscription:
+        first = [LiveEvent("snapshot", snapshot)]
+        async for message in sse_stream(subscription, first=first):
+            yield message
+
+
+def _stream_caller(
+    db: Annotated[Database, Depends(get_database)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    access_token: Annotated[str | None, Query(description="For EventSource clients.")] = None,
+) -> Principal:
+    """Authenticate a stream in a short transaction of its own: a stream lasts for hours and
+    must not hold a database connection (or a SQLite read snapshot) all that time."""
+    credential = bearer.credentials if bearer else access_token
+    if not credential:
+        raise Unauthorized("Send an access token.", headers={"WWW-Authenticate": "Bearer"})
+    with db.unit_of_work(readonly=True) as session:
+        principal = authenticate(session, credential)
+    if principal.access not in STAFF:
+        raise Forbidden(f"This needs one of: {', '.join(sorted(STAFF))}.")
+    return principal
+
+
+@router.get("/v1/live/fleet", response_class=EventSourceResponse)
+async def live_fleet(
+    principal: Annotated[Principal, Depends(_stream_caller)], runtime: Tracking
+) -> AsyncIterator[ServerSentEvent]:
+    """Server-Sent Events for dispatchers: every vehicle's `position`, `stop` states, `eta`
+    windows and `route` starts of the organisation, beginning with the latest positions."""
+    async with runtime.broker.subscribe(fleet_channel(principal.organization_id)) as sub:
+        latest = await run_in_threadpool(runtime.latest.all, principal.organization_id)
+        first = [LiveEvent("position", position_payload(p)) for p in latest.values()]
+        async for message in sse_stream(sub, first=first):
+            yield message

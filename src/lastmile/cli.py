@@ -190,37 +190,79 @@ def import_file(
 def demo(
     orders: Annotated[int, typer.Option(help="Orders in the demo day.")] = 1500,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same city).")] = 7,
+    plan_orders: Annotated[
+        int, typer.Option(help="Orders planned and dispatched now; the rest wait for you.")
+    ] = 300,
+    vehicles: Annotated[int, typer.Option(help="Vehicles the planned orders go on.")] = 10,
+    time_limit: Annotated[int, typer.Option(help="Search budget of that plan, seconds.")] = 20,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            max=3.0,
+            help="Simulated fleet: times real time. Fixes carry the real clock, so faster "
+            "vehicles would look like GPS jumps to the ingest.",
+        ),
+    ] = 1.0,
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the server afterwards.")
     ] = True,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Seed a realistic Porto delivery day into a fresh demo database and serve it."""
+    """Seed a Porto delivery day under way now, dispatch part of it and serve it with a
+    simulated fleet driving the routes (tracking links printed)."""
     from lastmile.demo import generate_city, generate_orders
-    from lastmile.demo.loader import load_city
+    from lastmile.demo.city import TIMEZONE, live_day
+    from lastmile.demo.loader import issue_links, live_fleet, load_city, plan_day
+    from lastmile.kit.clock import utcnow
+    from lastmile.planning.schemas import PlanRequest
+    from lastmile.planning.solve import DEMO_CITY_PBF, SolveSettings
     from lastmile.services import Services
 
     base = Settings()
     path = (base.data_dir / "demo.sqlite").resolve()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    from lastmile.planning.solve import DEMO_CITY_PBF
-
+    url = f"http://{host}:{port}"
     # The demo plans on the real Porto road network shipped with the package.
     settings = base.model_copy(
-        update={"database_url": f"sqlite:///{path}", "osm_pbf": base.osm_pbf or DEMO_CITY_PBF}
+        update={
+            "database_url": f"sqlite:///{path}",
+            "osm_pbf": base.osm_pbf or DEMO_CITY_PBF,
+            "base_url": url,
+        }
     )
     db = _database(settings)
-    city = generate_city(date.today() + timedelta(days=1), seed=seed)
-    city.orders = generate_orders(city, orders, seed=seed + 1)
+    services = Services.from_settings(settings)
+    now = utcnow()
+    service_date, day_start_h = live_day(now)
+    city = generate_city(service_date, seed=seed, day_start_h=day_start_h)
+    city.orders = generate_orders(city, orders, seed=seed + 1, now=now)
     with _progress() as progress:
         task = progress.add_task("Seeding the demo day", total=len(city.orders))
-        logins = load_city(
-            db, Services.from_settings(settings), city, progress=lambda n: progress.advance(task, n)
+        logins = load_city(db, services, city, progress=lambda n: progress.advance(task, n))
+        request = PlanRequest(
+            service_date=service_date,
+            time_limit_s=time_limit,
+            seed=seed,
+            vehicle_ids=live_fleet(city, logins.vehicle_ids, vehicles),
+            order_ids=logins.order_ids[:plan_orders],
         )
+        task = progress.add_task(f"Planning {plan_orders} orders", total=100)
+        solve = SolveSettings(
+            settings.osm_pbf, settings.data_dir / "cache", settings.planning_workers
+        )
+        planned = plan_day(
+            db, services, solve, logins.organization_id, request,
+            progress=lambda done: progress.update(task, completed=round(done * 100)),
+        )  # fmt: skip
+    # Links for orders a few stops ahead of where the fleet will be once the server is up.
+    links = issue_links(
+        db, logins.organization_id, url, timedelta(days=settings.tracking_link_ttl_days),
+        after=utcnow() + timedelta(minutes=1),
+    )  # fmt: skip
     db.dispose()
-    url = f"http://{host}:{port}"
     table = Table(title=f"Lastmile demo - Porto, {city.service_date}", show_header=False)
     table.add_row("API docs", f"{url}/docs")
     for role, email in logins.users.items():
@@ -231,15 +273,31 @@ def demo(
         f"{len(city.drivers)} drivers, {len(city.pickup_points)} lockers, "
         f"{len(logins.order_ids)} orders",
     )
+    table.add_row(
+        "Dispatched",
+        f"{planned.assigned} of {planned.orders} planned orders on {planned.routes} routes "
+        f"(plan {planned.plan_id}); {len(logins.order_ids) - planned.assigned} orders left "
+        "for you to plan",
+    )
+    table.add_row("Simulated fleet", f"{planned.routes} vehicles driving at {speed:g}x real time")
     out.print(table)
+    for link in links:
+        eta = link.planned_arrival.astimezone(TIMEZONE).strftime("%H:%M")
+        out.print(
+            f"Tracking link ({link.vehicle}, {link.stops_before} stops before, planned {eta}, "
+            f"order {link.reference}): {link.url}",
+            soft_wrap=True,
+        )
     for name, key in logins.merchant_keys.items():
         out.print(f"Merchant API key ({name}): {key}", soft_wrap=True)
     if serve_after:
         import uvicorn
 
         from lastmile.app import create_app
+        from lastmile.demo.simulate import simulate_fleet
 
-        uvicorn.run(create_app(settings), host=host, port=port)
+        app = simulate_fleet(create_app(settings), logins.organization_id, speed=speed, seed=seed)
+        uvicorn.run(app, host=host, port=port)
 
 
 @app.command()
@@ -427,6 +485,31 @@ def bench_city(
             time_limit_s=time_limit,
             workers=workers,
             compare_whole=compare_whole,
+        )
+    _report(result, as_json)
+
+
+@bench_app.command("fanout")
+def bench_fanout(
+    subscribers: Annotated[int, typer.Option(help="Concurrent SSE clients.")] = 1000,
+    fixes: Annotated[int, typer.Option(help="Fixes posted.")] = 200,
+    rate: Annotated[float, typer.Option(help="Fixes per second.")] = 20.0,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Serve with the Redis broker at this URL.")
+    ] = None,
+    servers: Annotated[int, typer.Option(help="Server processes (several need Redis).")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Latency from a fix accepted to its live event at every one of N SSE clients."""
+    from lastmile.bench.fanout import run_fanout_bench
+
+    with console.status(f"Fanning {fixes} fixes out to {subscribers} SSE clients..."):
+        result = run_fanout_bench(
+            subscribers=subscribers,
+            fixes=fixes,
+            rate_per_s=rate,
+            redis_url=redis_url,
+            servers=servers,
         )
     _report(result, as_json)
 

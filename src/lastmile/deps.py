@@ -54,7 +54,9 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 
-bearer_scheme = HTTPBearer(auto_error=False, description="Access token (users) or API key (merchants).")
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="Access token (users) or API key (merchants)."
+)
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Merchant API key.")
 
 

@@ -18,7 +18,14 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 
 from lastmile.app import create_app
 from lastmile.config import Settings
@@ -37,7 +44,7 @@ CHROMIUM_ARGS = [
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # A phone (iPhone 12-14 size). The browser's own time zone differs from the organisation's
 # (Europe/Lisbon) on purpose: the page must show times in the organisation's zone.
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 BROWSER_TIMEZONE = "America/New_York"
 
 

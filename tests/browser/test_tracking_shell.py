@@ -65,24 +65,33 @@ PATH = [[41.1400, -8.6110], [41.1430, -8.6095], [41.1460, -8.6080], [41.1496, -8
 
 def snapshot(*, driver: bool) -> dict[str, Any]:
     """A ``GET /v1/tracking/{token}`` body: out for delivery, three stops before this one."""
-    eta = {"expected": _tomorrow(13, 25), "earliest": _tomorrow(13, 10),
-           "latest": _tomorrow(13, 40)}  # fmt: skip
+    order = {
+        "id": "ord_test",
+        "reference": "A-1001",
+        "status": "out_for_delivery",
+        "merchant": "Livraria Norte",
+        "delivery_method": "safe_place",
+        "safe_place": "porch",
+        "safe_place_note": "Behind the blue planter",
+        "instructions": "Ring twice",
+        "signature_required": False,
+        "age_check": True,
+        "promised_window": {"starts_at": _iso(_tomorrow(13)), "ends_at": _iso(_tomorrow(15))},
+        "destination": {"lat": DESTINATION[0], "lon": DESTINATION[1], "label": "Rua Formosa 10"},
+    }
+    eta = {
+        "expected": _tomorrow(13, 25),
+        "earliest": _tomorrow(13, 10),
+        "latest": _tomorrow(13, 40),
+    }
+    ana = {"name": "Ana", "vehicle_type": "cargo_bike", "lat": PATH[0][0], "lon": PATH[0][1],
+           "heading": 20.0, "at": _iso(_tomorrow(13))}  # fmt: skip
     return {
-        "order": {
-            "id": "ord_test", "reference": "A-1001", "status": "out_for_delivery",
-            "merchant": "Livraria Norte", "delivery_method": "safe_place", "safe_place": "porch",
-            "safe_place_note": "Behind the blue planter", "instructions": "Ring twice",
-            "signature_required": False, "age_check": True,
-            "promised_window": {"starts_at": _iso(_tomorrow(13)), "ends_at": _iso(_tomorrow(15))},
-            "destination": {"lat": DESTINATION[0], "lon": DESTINATION[1],
-                            "label": "Rua de Santa Catarina 100, Porto"},
-        },  # fmt: skip
+        "order": order,
         "timezone": "Europe/Lisbon",
         "eta": {k: _iso(v) for k, v in eta.items()} | {"at_risk": False},
         "stops_before": 0 if driver else 3,
-        "driver": {"name": "Ana", "vehicle_type": "cargo_bike", "lat": PATH[0][0],
-                   "lon": PATH[0][1], "heading": 20.0, "at": _iso(_tomorrow(13))}
-        if driver else None,  # fmt: skip
+        "driver": ana if driver else None,
         "path": PATH if driver else None,
         "timeline": [
             {"at": _iso(_tomorrow(8)), "status": "dispatched", "label": "Ready for dispatch"},
@@ -118,6 +127,8 @@ def test_live_events_update_the_page_without_reload(
 
     page.route("**/v1/tracking/*", api)
     page.add_init_script(FAKE_EVENT_SOURCE)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     response = page.goto(f"{live_server.url}/t/{token}")
     assert response is not None
     assert response.status == 200
@@ -128,7 +139,7 @@ def test_live_events_update_the_page_without_reload(
     expect(page.locator("#headline")).to_have_text(f"Arriving tomorrow {window}")
     expect(page.locator("#stops-chip")).to_have_text("3 stops before yours")
     expect(page.locator("#subline")).to_have_text(f"Expected around {_local(_tomorrow(13, 25))}")
-    expect(page.locator("#merchant")).to_have_text("Your delivery from Livraria Norte")
+    expect(page.locator("#merchant")).to_have_text("Livraria Norte")
     expect(page.locator("#prefs")).to_contain_text("Behind the blue planter")
     expect(page.locator("#prefs")).to_contain_text("photo ID")
     expect(page.locator("#timeline li")).to_have_count(3)  # two done, "Delivered" to come
@@ -188,11 +199,11 @@ def test_live_events_update_the_page_without_reload(
     assert page.evaluate("() => window.__sameDocument") is True
     assert len(fetches) == 2  # the first load and the visibility change, nothing else
     assert page_errors == []
+    # Works offline: no CDN, web font or tile server; everything from our own origin.
+    assert [u for u in requested if not u.startswith((live_server.url, "data:"))] == []
 
 
-def test_reconnect_refetches_the_snapshot(
-    live_server: LiveServer, page: Page, token: str
-) -> None:
+def test_reconnect_refetches_the_snapshot(live_server: LiveServer, page: Page, token: str) -> None:
     """After the live stream drops and reopens, the page asks for the full state again."""
     fetches: list[str] = []
 
@@ -214,17 +225,14 @@ def test_reconnect_refetches_the_snapshot(
     assert len(fetches) == 2
 
 
-def test_expired_link_while_open_says_so(
-    live_server: LiveServer, page: Page, token: str
-) -> None:
+def test_expired_link_while_open_says_so(live_server: LiveServer, page: Page, token: str) -> None:
     """When the API answers 410 the page says the link expired instead of showing stale data."""
+    gone = {"type": "urn:lastmile:problem:gone", "title": "Gone", "status": 410, "detail": "x"}
     page.route(
         "**/v1/tracking/*",
         lambda route: route.fulfill(
-            status=410, content_type="application/problem+json",
-            body=json.dumps({"type": "urn:lastmile:problem:gone", "title": "Gone",
-                             "status": 410, "detail": "expired"}),
-        ),  # fmt: skip
+            status=410, content_type="application/problem+json", body=json.dumps(gone)
+        ),
     )
     page.add_init_script(FAKE_EVENT_SOURCE)
     page.goto(f"{live_server.url}/t/{token}")
@@ -240,3 +248,43 @@ def test_unknown_token_shows_friendly_404(live_server: LiveServer, page: Page) -
     assert response.headers["content-type"].startswith("text/html")
     expect(page.locator("h1")).to_have_text("We can't find this delivery")
     expect(page).to_have_title("Tracking link not found")
+
+
+# WCAG 2 contrast of every visible text element against the first opaque background behind it.
+LOW_CONTRAST = """() => {
+  const rgba = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = (c) => c.slice(0, 3).map((v) => v / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const backdrop = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgba(getComputedStyle(el).backgroundColor);
+      if (c.length < 4 || c[3] === 1) return c;
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll('header *, main *, footer *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || !el.getClientRects().length || el.closest('.leaflet-container')) continue;
+    const [a, b] = [lum(rgba(getComputedStyle(el).color)), lum(backdrop(el))].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) low.push(`${el.tagName}#${el.id}.${el.className} ${ratio.toFixed(2)}`);
+  }
+  return low;
+}"""
+
+
+def test_page_is_accessible(live_server: LiveServer, page: Page, token: str) -> None:
+    """Text meets WCAG AA contrast; landmarks, one h1, labelled map and alt texts are there."""
+    page.route("**/v1/tracking/*", lambda route: route.fulfill(json=snapshot(driver=True)))
+    page.add_init_script(FAKE_EVENT_SOURCE)
+    page.goto(f"{live_server.url}/t/{token}")
+    expect(page.locator(".pin--driver")).to_have_count(1)
+    assert page.evaluate(LOW_CONTRAST) == []
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_count(1)
+    expect(page.get_by_role("region", name="Map of your delivery")).to_be_visible()
+    expect(page.locator("img:not([alt])")).to_have_count(0)
+    expect(page.get_by_role("button", name="Zoom in")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.lang") == "en-GB"

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from lastmile.live import InProcessBroker, LiveEvent, sse_response, sse_stream
+from lastmile.live import InProcessBroker, LiveEvent, LiveStreamResponse, sse_response, sse_stream
 from tests.live.support import run
 
 
@@ -97,8 +97,8 @@ def _app(broker: InProcessBroker) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan)
 
-    @app.get("/response/{channel}", response_class=EventSourceResponse)
-    async def with_response(channel: str) -> EventSourceResponse:
+    @app.get("/response/{channel}", response_class=LiveStreamResponse)
+    async def with_response(channel: str) -> LiveStreamResponse:
         return sse_response(broker.subscribe(channel))
 
     @app.get("/generator/{channel}", response_class=EventSourceResponse)

@@ -44,10 +44,12 @@ def committed_route(
     service_s: float = 60.0,
     window_h: float = 4.0,
     geometry: dict[str, Any] | None = None,
+    leg_seconds: Sequence[float] | None = None,
 ) -> BuiltRoute:
     """A dispatched route for the tenant's driver: one doorstep order per point, in order.
 
-    Planned times: ``leg_s`` driving between consecutive stops and ``service_s`` at each; every
+    Planned times: ``leg_s`` (or ``leg_seconds[i]`` for the leg to stop ``i``) driving between
+    consecutive stops and ``service_s`` at each; every
     order is promised a window of ``window_h`` hours from the route's start.
     """
     starts_at = starts_at or datetime.now(UTC) - timedelta(minutes=5)
@@ -76,18 +78,22 @@ def committed_route(
             service_date=starts_at.date(), vehicle_id=vehicle_id, driver_id=tenant.driver_id,
             start_depot_id=tenant.depot_id, end_depot_id=tenant.depot_id,
             status=RouteStatus.dispatched, starts_at=starts_at,
-            ends_at=starts_at + timedelta(seconds=(leg_s + service_s) * (len(points) + 1)),
+            ends_at=starts_at + timedelta(
+                seconds=sum(leg_seconds or [leg_s] * len(points)) + service_s * len(points) + leg_s
+            ),
             distance_m=0, duration_s=0, cost=0.0, co2_g=0.0,
             geometry=geometry or {"type": "LineString",
                                   "coordinates": [[lon, lat] for lat, lon in points]},
         )  # fmt: skip
         session.add_all([plan, route])
         session.flush()
-        orders = OrderService(session, principal, Services.from_settings(Settings(environment="test")))
+        orders = OrderService(
+            session, principal, Services.from_settings(Settings(environment="test"))
+        )
         stop_ids = []
         t = starts_at
         for position, ((lat, lon), order_id) in enumerate(zip(points, order_ids, strict=True)):
-            t += timedelta(seconds=leg_s)
+            t += timedelta(seconds=leg_seconds[position] if leg_seconds else leg_s)
             stop = RouteStop(
                 id=new_id("stp"), organization_id=tenant.organization_id, route_id=route.id,
                 position=position + 1, kind="stop", lat=lat, lon=lon, planned_arrival=t,

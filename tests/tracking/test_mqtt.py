@@ -23,7 +23,6 @@ from tests.conftest import service_url
 from tests.factories import Tenant, vehicle_payload
 
 
-
 @pytest.fixture
 def mqtt_client(tmp_path: Path, database: Database) -> Iterator[TestClient]:
     url = service_url("LASTMILE_TEST_MQTT_URL")
@@ -110,7 +109,12 @@ def test_payload_and_topic_parsing() -> None:
     for bad in ("lastmile/org_1/vehicles/veh_2", "other/org/vehicles/v/position"):
         with pytest.raises(PayloadError):
             parse_topic(bad)
-    for payload in (b"[1]", b'{"lat": 1}', b'{"lat": 1, "lon": 2}', b'{"lat": "x", "lon": 2, "t": 1}'):
+    for payload in (
+        b"[1]",
+        b'{"lat": 1}',
+        b'{"lat": 1, "lon": 2}',
+        b'{"lat": "x", "lon": 2, "t": 1}',
+    ):
         with pytest.raises(PayloadError):
             parse_payload(payload)
     (fix,) = parse_payload(b'{"lat": 41.1, "lon": -8.6, "t": 1700000000000}')

@@ -44,7 +44,8 @@ def test_driver_batch_is_stored_for_the_active_route_vehicle(
     assert response.json() == {"vehicle_id": route.vehicle_id, "accepted": 3, "refused": []}
     rows = stored(database, route.vehicle_id)
     assert [r.recorded_at for r in rows] == sorted(r.recorded_at for r in rows)
-    assert len(rows) == 3 and rows[0].driver_id == tenant.driver_id
+    assert len(rows) == 3
+    assert rows[0].driver_id == tenant.driver_id
 
 
 def test_duplicates_and_retries_store_nothing_twice(
@@ -116,7 +117,7 @@ def test_nan_is_refused_not_stored(client: TestClient, database: Database, tenan
     """A NaN coordinate (Python's JSON reader accepts the token) is refused as not_a_number."""
     route = committed_route(client, database, tenant, PORTO)
     t = iso(datetime.now(UTC))
-    raw = '{"fixes": [{"t": "%s", "lat": NaN, "lon": -8.6}]}' % t
+    raw = f'{{"fixes": [{{"t": "{t}", "lat": NaN, "lon": -8.6}}]}}'
     response = client.post(
         "/v1/positions",
         content=raw,
@@ -158,7 +159,8 @@ def test_who_may_report(client: TestClient, database: Database, tenant: Tenant) 
         json=body | {"vehicle_id": route.vehicle_id},
         headers=tenant.headers("dispatcher"),
     )
-    assert staff.status_code == 200 and staff.json()["accepted"] == 1
+    assert staff.status_code == 200
+    assert staff.json()["accepted"] == 1
 
 
 def test_rejections_are_counted_in_metrics(
@@ -191,8 +193,11 @@ def test_trace_and_tenant_isolation(
     route = committed_route(client, database, tenant, PORTO)
     now = datetime.now(UTC)
     client.post("/v1/positions", json={"fixes": [fix(now)]}, headers=tenant.headers("driver"))
-    trace = client.get(f"/v1/vehicles/{route.vehicle_id}/trace", headers=tenant.headers("dispatcher"))
-    assert trace.status_code == 200 and len(trace.json()) == 1
+    trace = client.get(
+        f"/v1/vehicles/{route.vehicle_id}/trace", headers=tenant.headers("dispatcher")
+    )
+    assert trace.status_code == 200
+    assert len(trace.json()) == 1
     other = other_tenant.headers("dispatcher")
     assert_problem(client.get(f"/v1/vehicles/{route.vehicle_id}/trace", headers=other), 404)
     assert client.get("/v1/fleet/positions", headers=other).json() == []

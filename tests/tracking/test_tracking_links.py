@@ -32,14 +32,17 @@ def test_link_token_is_long_random_and_stored_hashed(
     order = client.post("/v1/orders", json=order_payload(), headers=tenant.headers("merchant"))
     link = issue(client, tenant, order.json()["id"])
     token = link["token"]
-    assert len(token) >= 22 and link["url"].endswith(f"/t/{token}")
+    assert len(token) >= 22
+    assert link["url"].endswith(f"/t/{token}")
     with database.unit_of_work(readonly=True) as s:
         row = s.scalars(select(TrackingLink)).one()
-    assert row.token_hash == sha256_hex(token) and token not in row.token_hash
+    assert row.token_hash == sha256_hex(token)
+    assert token not in row.token_hash
     listed = client.get(
         f"/v1/orders/{order.json()['id']}/tracking-links", headers=tenant.headers("dispatcher")
     ).json()
-    assert [x["id"] for x in listed] == [link["id"]] and "token" not in listed[0]
+    assert [x["id"] for x in listed] == [link["id"]]
+    assert "token" not in listed[0]
 
 
 def test_view_shows_this_order_only(client: TestClient, database: Database, tenant: Tenant) -> None:
@@ -50,12 +53,16 @@ def test_view_shows_this_order_only(client: TestClient, database: Database, tena
     assert view.status_code == 200, view.text
     body = view.json()
     assert body["order"]["id"] == route.order_ids[2]
-    assert body["stops_before"] == 2 and body["driver"] is None and body["path"] is None
+    assert body["stops_before"] == 2
+    assert body["driver"] is None
+    assert body["path"] is None
     assert body["eta"]["earliest"] < body["eta"]["latest"]
     text = view.text
     for other in route.order_ids[:2]:
         assert other not in text
-    assert "phone" not in text and "+351" not in text and "@example.org" not in text
+    assert "phone" not in text
+    assert "+351" not in text
+    assert "@example.org" not in text
     other_stream = client.get(f"/v1/live/orders/{route.order_ids[0]}?token={link['token']}")
     assert_problem(other_stream, 404)
 
@@ -72,9 +79,12 @@ def test_refusals_unknown_revoked_expired_closed(
         client.delete(f"/v1/tracking-links/{revoked['id']}", headers=other_tenant.headers("admin")),
         404,
     )
-    assert client.delete(
-        f"/v1/tracking-links/{revoked['id']}", headers=tenant.headers("merchant")
-    ).status_code == 200
+    assert (
+        client.delete(
+            f"/v1/tracking-links/{revoked['id']}", headers=tenant.headers("merchant")
+        ).status_code
+        == 200
+    )
     assert_problem(client.get(f"/v1/tracking/{revoked['token']}"), 410)
 
     expired = issue(client, tenant, order_id)

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.sse import EventSourceResponse
 
-from lastmile.live import LiveEvent, build_broker, sse_response
+from lastmile.live import LiveEvent, LiveStreamResponse, build_broker, sse_response
 
 SSE_PATH = "/live/fleet"
 POST_PATH = "/fixes"
@@ -51,8 +50,8 @@ def bench_app(redis_url: str | None = None, prefix: str = "lastmile") -> FastAPI
 
     app = FastAPI(lifespan=lifespan)
 
-    @app.get(SSE_PATH, response_class=EventSourceResponse)
-    async def live() -> EventSourceResponse:
+    @app.get(SSE_PATH, response_class=LiveStreamResponse)
+    async def live() -> LiveStreamResponse:
         return sse_response(broker.subscribe(CHANNEL))
 
     @app.post(POST_PATH)

@@ -7,8 +7,9 @@ delivery window, 1-2 h windows. Pure: returns plain dicts ready for the API sche
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -144,12 +145,26 @@ class DemoCity:
     pickup_points: list[dict[str, Any]]
     merchants: list[str]
     orders: list[dict[str, Any]] = field(default_factory=list)  # "merchant": index, "locker": idx
+    # Local hour the first shifts start; every shift, break and window follows from it.
+    day_start_h: float = 7.0
 
 
 def _local(day: date, hour: float) -> datetime:
-    minutes = round(hour * 60)
-    moment = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=TIMEZONE)
+    """``hour`` of the local day as UTC; hours past 24 run on into the next day."""
+    moment = datetime.combine(day, time(0), tzinfo=TIMEZONE) + timedelta(minutes=round(hour * 60))
     return moment.astimezone(UTC)
+
+
+def live_day(now: datetime, *, lead_h: float = 1.0) -> tuple[date, float]:
+    """The service date and ``day_start_h`` of a demo day whose shifts began ``lead_h`` ago.
+
+    Whatever the time, the fleet is then on the road with most of its day ahead (in the morning
+    that is the usual 7-8 am start). Shifts must start on the service date, so the start is
+    kept between midnight and 22:30 (later shifts run on past midnight).
+    """
+    local = now.astimezone(TIMEZONE)
+    hour = local.hour + local.minute / 60 - lead_h
+    return local.date(), min(22.5, max(0.0, math.floor(hour * 12) / 12))
 
 
 def _point(rng: np.random.Generator, weights: np.ndarray) -> tuple[float, float]:
@@ -162,9 +177,19 @@ def _point(rng: np.random.Generator, weights: np.ndarray) -> tuple[float, float]
 
 
 def generate_city(
-    service_date: date, *, seed: int = 7, drivers: int = 30, lockers: int = 15
+    service_date: date,
+    *,
+    seed: int = 7,
+    drivers: int = 30,
+    lockers: int = 15,
+    day_start_h: float = 7.0,
 ) -> DemoCity:
-    """The fixed part of the demo: depots, fleet, drivers with shifts, lockers, merchants."""
+    """The fixed part of the demo: depots, fleet, drivers with shifts, lockers, merchants.
+
+    A third of the drivers start at ``day_start_h`` (local), the others an hour later; each
+    works 9 hours with a 30-minute break between 5 and 7.5 hours after the day's start.
+    """
+    clock = day_start_h - 7.0  # the generator's figures are for a 7 am start
     rng = np.random.default_rng(seed)
     weights = np.array([n[3] for n in NEIGHBOURHOODS]) / sum(n[3] for n in NEIGHBOURHOODS)
     vehicles = []
@@ -185,7 +210,7 @@ def generate_city(
             )
     driver_list = []
     for i in range(drivers):
-        start = 8.0 if i % 3 else 7.0
+        start = (8.0 if i % 3 else 7.0) + clock
         skills = [
             s
             for s, p in (("in_home", 0.25), ("age_check", 0.35), ("heavy", 0.15))
@@ -202,8 +227,8 @@ def generate_city(
                     "ends_at": _local(service_date, start + 9),
                     "breaks": [
                         {
-                            "earliest_start": _local(service_date, 12),
-                            "latest_end": _local(service_date, 14.5),
+                            "earliest_start": _local(service_date, 12 + clock),
+                            "latest_end": _local(service_date, 14.5 + clock),
                             "duration_minutes": 30,
                         }
                     ],
@@ -230,17 +255,26 @@ def generate_city(
             }
         )
     return DemoCity(
-        service_date, [dict(d) for d in DEPOTS], vehicles, driver_list, points, list(MERCHANTS)
+        service_date,
+        [dict(d) for d in DEPOTS],
+        vehicles,
+        driver_list,
+        points,
+        list(MERCHANTS),
+        day_start_h=day_start_h,
     )
 
 
 def generate_orders(
-    city: DemoCity, count: int, *, seed: int = 11, tag: str = "D"
+    city: DemoCity, count: int, *, seed: int = 11, tag: str = "D", now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """``count`` orders for the city's service date, as ``POST /v1/orders`` bodies.
 
-    ``pickup_point_id`` holds the index of the locker (the loader maps it to its id).
+    ``pickup_point_id`` holds the index of the locker (the loader maps it to its id). A window
+    that would be over by ``now`` is left out (the order keeps its next-day service level), so
+    a day generated while it is under way can still be imported.
     """
+    clock = city.day_start_h - 7.0
     rng = np.random.default_rng(seed)
     weights = np.array([n[3] for n in NEIGHBOURHOODS]) / sum(n[3] for n in NEIGHBOURHOODS)
     day = city.service_date
@@ -292,14 +326,13 @@ def generate_orders(
         if method == "safe_place":
             order["safe_place"] = str(rng.choice(["front_door", "porch", "reception", "neighbour"]))
         if rng.random() < 0.07:  # ~7 % of parcels carry a time window
-            start = float(rng.choice([9, 10, 11, 13, 14, 15, 16]))
-            order["service_level"] = "scheduled"
-            order["windows"] = [
-                {
-                    "start": _local(day, start).isoformat(),
-                    "end": _local(day, start + float(rng.choice([1, 2]))).isoformat(),
-                }
-            ]
+            start = float(rng.choice([9, 10, 11, 13, 14, 15, 16])) + clock
+            end = _local(day, start + float(rng.choice([1, 2])))
+            if now is None or end > now:
+                order["service_level"] = "scheduled"
+                order["windows"] = [
+                    {"start": _local(day, start).isoformat(), "end": end.isoformat()}
+                ]
         if rng.random() < 0.1:
             order["signature_required"] = True
         if rng.random() < 0.03:

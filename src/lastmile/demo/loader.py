@@ -1,9 +1,12 @@
-"""Load a :class:`DemoCity` into a database through the same services the API uses."""
+"""Load a :class:`DemoCity` into a database through the same services the API uses, plan part
+of its day and issue tracking links: what ``lastmile demo`` sets up before it serves."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -16,12 +19,20 @@ from lastmile.crud import Resource, ResourceService
 from lastmile.db.engine import Database
 from lastmile.demo.city import TIMEZONE, DemoCity
 from lastmile.fleet.endpoints import DEPOTS, DRIVERS, PICKUP_POINTS, SHIFTS, VEHICLES
+from lastmile.fleet.models import Vehicle
 from lastmile.orders.intake import check_orders, insert_rows
+from lastmile.orders.repository import OrderRepository
 from lastmile.orders.schemas import OrderCreate
 from lastmile.orders.service import OrderService
 from lastmile.organizations.endpoints import MERCHANTS
 from lastmile.organizations.service import create_organization
+from lastmile.planning.models import PlanStatus, Route
+from lastmile.planning.runner import PlanRunner
+from lastmile.planning.schemas import PlanRequest, PlanSummary
+from lastmile.planning.service import PlanningService, RouteRepository
+from lastmile.planning.solve import SolveSettings
 from lastmile.services import Services
+from lastmile.tracking.links import issue_link
 
 DEMO_PASSWORD = "lastmile-demo"  # noqa: S105 - printed for the demo on purpose
 
@@ -33,6 +44,7 @@ class DemoLogins:
     password: str = DEMO_PASSWORD
     merchant_keys: dict[str, str] = field(default_factory=dict)  # merchant name -> API key
     order_ids: list[str] = field(default_factory=list)
+    vehicle_ids: list[str] = field(default_factory=list)  # in the city's order
 
 
 def _create(resource: Resource[Any], svc_args: tuple[Any, ...], body: dict[str, Any]) -> str:
@@ -76,7 +88,9 @@ def load_city(
         depot_ids = [_create(DEPOTS, args, depot) for depot in city.depots]
         for vehicle in city.vehicles:
             body = {k: v for k, v in vehicle.items() if k != "home_depot"}
-            _create(VEHICLES, args, body | {"home_depot_id": depot_ids[vehicle["home_depot"]]})
+            logins.vehicle_ids.append(
+                _create(VEHICLES, args, body | {"home_depot_id": depot_ids[vehicle["home_depot"]]})
+            )
         driver_user = find_user_by_email(session, logins.users["driver"])
         for i, driver in enumerate(city.drivers):
             body = {k: v for k, v in driver.items() if k not in ("home_depot", "shift")}
@@ -107,3 +121,108 @@ def load_city(
         if progress:
             progress(len(chunk))
     return logins
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    plan_id: str
+    routes: int
+    orders: int
+    assigned: int
+
+
+def live_fleet(city: DemoCity, vehicle_ids: Sequence[str], count: int) -> list[str]:
+    """``count`` vehicles, taken in turn from each type with a driver (vans, EVs, bikes)."""
+    by_type: dict[str, list[str]] = {}
+    for vehicle, vehicle_id in zip(city.vehicles, vehicle_ids, strict=True):
+        if vehicle["type"] != "drone":  # drones fly without a driver to show on a page
+            by_type.setdefault(vehicle["type"], []).append(vehicle_id)
+    chosen: list[str] = []
+    while len(chosen) < count and any(by_type.values()):
+        for ids in by_type.values():
+            if ids and len(chosen) < count:
+                chosen.append(ids.pop(0))
+    return chosen
+
+
+def plan_day(
+    db: Database,
+    services: Services,
+    solve: SolveSettings,
+    organization_id: str,
+    request: PlanRequest,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> DemoPlan:
+    """Plan ``request`` through the planning service (search in this process) and commit it:
+    the routes are dispatched to their drivers, like ``lastmile plan --commit``."""
+    principal = Principal(organization_id, Access.admin, system="demo")
+    runner = PlanRunner(db, solve, in_process=True)
+    try:
+        with db.unit_of_work() as session:
+            plan_id = PlanningService(session, principal, services, runner).start(request).id
+        while True:
+            with db.unit_of_work(readonly=True) as session:
+                plan = PlanningService(session, principal, services, runner).get(plan_id)
+            if progress is not None:
+                progress(plan.progress)
+            if plan.status in (PlanStatus.succeeded, PlanStatus.failed):
+                break
+            time.sleep(0.5)
+        if plan.status is PlanStatus.failed or plan.summary is None:
+            raise RuntimeError(f"planning the demo day failed: {plan.message}")
+        with db.unit_of_work() as session:
+            PlanningService(session, principal, services, runner).commit(plan_id)
+    finally:
+        runner.shutdown()
+    summary = PlanSummary.model_validate(plan.summary)
+    return DemoPlan(plan_id, summary.vehicles, summary.orders, summary.assigned)
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    url: str
+    order_id: str
+    reference: str | None
+    vehicle: str
+    stops_before: int
+    planned_arrival: datetime
+
+
+def issue_links(
+    db: Database,
+    organization_id: str,
+    base_url: str,
+    ttl: timedelta,
+    *,
+    after: datetime,
+    ahead: Sequence[int] = (1, 3, 5),
+) -> list[DemoLink]:
+    """A tracking link per route for the first routes to start, each for an order a few stops
+    ahead of where the vehicle will be at ``after`` (``ahead[k]`` on the k-th route)."""
+    principal = Principal(organization_id, Access.admin, system="demo")
+    links: list[DemoLink] = []
+    with db.unit_of_work() as session:
+        routes = RouteRepository(session, principal).scoped().order_by(Route.starts_at, Route.id)
+        for route, skip in zip(session.scalars(routes), ahead, strict=False):
+            upcoming = [s for s in route.stops if s.kind == "stop" and s.planned_arrival > after]
+            if not upcoming:
+                continue
+            index = min(skip, len(upcoming) - 1)
+            stop = upcoming[index]
+            order = OrderRepository(session, principal).get(stop.order_ids[0])
+            if order is None:
+                continue
+            issued = issue_link(session, principal, order.id, ttl)
+            vehicle = session.get(Vehicle, route.vehicle_id)
+            links.append(
+                DemoLink(
+                    url=f"{base_url.rstrip('/')}/t/{issued.token}",
+                    order_id=order.id,
+                    reference=order.merchant_reference,
+                    vehicle=vehicle.name if vehicle else route.vehicle_id,
+                    stops_before=index,
+                    planned_arrival=stop.planned_arrival,
+                )
+            )
+    return links

@@ -97,14 +97,22 @@ class LearningConfig:
         120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0, 10800.0,
     )  # fmt: skip
     # Prior of the normalised residual before data: centred, later errors larger than early
-    # ones (a split normal). At 30 min ahead it gives about -5/+9 min; at 2 h about -19/+32 min,
-    # near the +-30 min windows platforms show customers by default.
+    # ones (a split normal). At 30 min ahead it gives about -5/+11 min; at 2 h about -19/+40 min,
+    # the order of the +-30 min windows platforms show customers by default.
     prior_median_z: float = 0.0
     prior_early_sd_z: float = 0.12
-    prior_late_sd_z: float = 0.20
+    prior_late_sd_z: float = 0.25
     # Residuals it takes for a band's data to weigh as much as what it falls back on.
     prior_weight: float = 30.0
-    max_residuals_per_band: int = 2000
+    # The most recent residuals per band: about a quarter of a 40-route day, so the windows
+    # follow the day's traffic rather than the morning's.
+    max_residuals_per_band: int = 500
+    # Step of the adaptive quantile levels per residual (adaptive conformal inference): a
+    # miss widens the window's edge by this share of a level, hits narrow it nine times less.
+    adapt_rate: float = 0.002
+    # Recent legs of the whole fleet whose median pace is each route's prior (a rush hour
+    # slows everyone; a route's own legs take over as they come).
+    fleet_pace_legs: int = 100
     # Dwell: observations weighing as much as the method's default, and how many are kept.
     dwell_prior_weight: float = 3.0
     max_dwells_per_method: int = 500

@@ -37,7 +37,7 @@ class _Track:
     outside_fixes: int = 0
     at_risk: bool = False
     reported: tuple[float, float] | None = None  # window (earliest, latest) last reported
-    # Raw predictions (horizon, raw) sampled every record_every_s, learnt from on arrival.
+    # Raw predictions (made at, raw) sampled every record_every_s, learnt from on arrival.
     predictions: list[tuple[float, float]] = field(default_factory=list)
 
     def view(self) -> StopState:
@@ -132,7 +132,13 @@ class RouteTracker:
         """The driver's pace today: planned driving seconds are multiplied by it."""
         c = self.config
         recent = self._ratios[-c.pace_window_legs :]
-        return pace_factor(recent, prior_legs=c.pace_prior_legs, lower=c.pace_min, upper=c.pace_max)
+        return pace_factor(
+            recent,
+            prior_legs=c.pace_prior_legs,
+            lower=c.pace_min,
+            upper=c.pace_max,
+            prior=self.learning.fleet_pace,
+        )
 
     def etas(self, now: float | None = None) -> list[StopEta]:
         """
@@ -242,9 +248,9 @@ class RouteTracker:
             observed = at - self._leg_from[1]
             if planned >= self.config.pace_min_leg_s and observed > 0:
                 self._ratios.append(observed / planned)
+                self.learning.observe_leg(observed / planned)
         self._leg_from = None
-        for horizon, raw in track.predictions:
-            self.learning.observe_residual(horizon, at - raw)
+        self.learning.observe_residuals((at - made, at - raw) for made, raw in track.predictions)
         track.predictions.clear()
         self._pending.remove(i)
         self._open.append(i)
@@ -294,7 +300,7 @@ class RouteTracker:
             for j in self._open:
                 track = self._tracks[j]
                 assert track.arrived_at is not None
-                dwell = learning.dwell_s(self.stops[j].method)
+                dwell = self._dwell_s(self.stops[j])
                 t += max(0.0, track.arrived_at + dwell - now)
             previous, position = self._open[-1], None
         elif previous is None:
@@ -322,8 +328,15 @@ class RouteTracker:
             late = stop.promised_end is not None and latest > stop.promised_end
             out.append((StopEta(stop.stop_id, expected, earliest, latest, k, late), raw))
             begin = raw if stop.not_before is None else max(raw, stop.not_before)
-            t, previous = begin + learning.dwell_s(stop.method), j
+            t, previous = begin + self._dwell_s(stop), j
         return out
+
+    def _dwell_s(self, stop: StopPlan) -> float:
+        # Measured dwell runs from entering the arrival circle to leaving the departure circle;
+        # until it is learnt, the handling default needs that driving added.
+        legs = self._legs
+        in_zones = (legs.arrive_radius_m + legs.depart_radius_m) / legs.typical_speed_mps
+        return self.learning.dwell_s(stop.method, in_zones)
 
     def _recompute(self, now: float, events: list[TrackingEvent]) -> None:
         """Fresh windows: record them for learning and report what changed."""
@@ -338,7 +351,7 @@ class RouteTracker:
             i = self._index[eta.stop_id]
             stop, track = self.stops[i], self._tracks[i]
             if record:
-                track.predictions.append((raw - now, raw))
+                track.predictions.append((now, raw))
                 del track.predictions[: -c.max_predictions_per_stop]
             soon = eta.expected - now <= c.arriving_minutes * 60
             if track.status is StopStatus.PENDING and (eta.stops_before < c.arriving_stops or soon):
@@ -430,6 +443,6 @@ def _track_from_state(state: Mapping[str, Any]) -> _Track:
             **state,
             "status": StopStatus(state["status"]),
             "reported": None if reported is None else (float(reported[0]), float(reported[1])),
-            "predictions": [(float(h), float(raw)) for h, raw in state["predictions"]],
+            "predictions": [(float(made), float(raw)) for made, raw in state["predictions"]],
         }
     )

@@ -11,7 +11,7 @@ from lastmile.live.latest import (
     build_latest_positions,
 )
 from lastmile.live.redis_broker import RedisBroker
-from lastmile.live.sse import sse_response, sse_stream, to_sse
+from lastmile.live.sse import LiveStreamResponse, sse_response, sse_stream, to_sse
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
@@ -20,6 +20,7 @@ __all__ = [
     "InProcessBroker",
     "LatestPositions",
     "LiveEvent",
+    "LiveStreamResponse",
     "RedisBroker",
     "RedisLatestPositions",
     "Subscription",

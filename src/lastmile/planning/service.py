@@ -163,10 +163,12 @@ class PlanningService:
 
 class RouteService:
     def __init__(self, session: Session, principal: Principal) -> None:
+        self.session = session
         self.routes = RouteRepository(session, principal)
 
-    def get(self, route_id: str) -> Route:
-        route = self.routes.get(route_id)
+    def get(self, route_id: str, *, for_update: bool = False) -> Route:
+        stmt = self.routes.scoped().where(Route.id == route_id)
+        route = self.session.scalars(stmt.with_for_update() if for_update else stmt).first()
         if route is None:
             raise NotFound(f"No route {route_id!r}.")
         return route

@@ -16,8 +16,8 @@ from lastmile.planning.models import StopStatus
 from lastmile.tracking.fixes import IncomingFix
 from lastmile.tracking.ingest import IngestResult, PositionIngest, position_payload
 from lastmile.tracking.models import FixSource
-from lastmile.tracking.processor import TrackingProcessor
 from lastmile.tracking.osmand import ProtocolError, parse_json, parse_query
+from lastmile.tracking.processor import TrackingProcessor
 from lastmile.tracking.schemas import (
     DeviceCreate,
     DeviceCreated,
@@ -52,7 +52,9 @@ def _report(result: IngestResult) -> IngestReport:
     return IngestReport(
         vehicle_id=result.vehicle_id,
         accepted=result.accepted,
-        refused=[RefusedFix(index=r.index, reason=r.reason, detail=r.detail) for r in result.refused],
+        refused=[
+            RefusedFix(index=r.index, reason=r.reason, detail=r.detail) for r in result.refused
+        ],
     )
 
 
@@ -104,7 +106,10 @@ async def _osmand_params(request: Request) -> dict[str, Any] | dict[str, str]:
     "/v1/osmand",
     methods=["GET", "POST"],
     response_model=IngestReport,
-    responses={422: {"description": "Not a readable report"}, 404: {"description": "Unknown device"}},
+    responses={
+        422: {"description": "Not a readable report"},
+        404: {"description": "Unknown device"},
+    },
 )
 def osmand_report(
     session: WriteSessionDep,
@@ -201,7 +206,6 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-
 class StopConfirmation(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -233,10 +237,12 @@ def confirm_stop(
     route_id: str,
     stop_id: str,
     what: Literal["arrival", "departure"],
+    session: SessionDep,
     principal: Reporter,
     processor: Annotated[TrackingProcessor, Depends(get_processor)],
     payload: StopConfirmation | None = None,
 ) -> StopState:
     """The driver confirms arriving at or leaving a stop by hand (geofences do it otherwise)."""
     at = payload.at if payload else None
-    return StopState.model_validate(processor.confirm(principal, route_id, stop_id, what, at))
+    stop = processor.confirm(session, principal, route_id, stop_id, what, at)
+    return StopState.model_validate(stop)

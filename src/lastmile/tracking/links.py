@@ -34,9 +34,7 @@ class IssuedLink:
     token: str
 
 
-def issue_link(
-    session: Session, principal: Principal, order_id: str, ttl: timedelta
-) -> IssuedLink:
+def issue_link(session: Session, principal: Principal, order_id: str, ttl: timedelta) -> IssuedLink:
     """A new link for an order the caller can see; only the token's hash is kept."""
     order = OrderRepository(session, principal).get(order_id)
     if order is None:
@@ -111,7 +109,9 @@ def resolve_link(
     if link.expires_at <= now:
         raise Gone("This tracking link has expired.")
     order = session.scalar(
-        select(Order).where(Order.id == link.order_id, Order.organization_id == link.organization_id)
+        select(Order).where(
+            Order.id == link.order_id, Order.organization_id == link.organization_id
+        )
     )
     if order is None:
         raise NotFound("This tracking link does not exist.")

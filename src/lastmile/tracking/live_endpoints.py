@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from lastmile.auth.principal import STAFF, Access, Principal
-from lastmile.db.engine import Database
 from lastmile.auth.service import authenticate
+from lastmile.db.engine import Database
 from lastmile.deps import SessionDep, SettingsDep, bearer_scheme, get_database, require
 from lastmile.kit.errors import Forbidden, NotFound, Unauthorized
 from lastmile.live.events import LiveEvent

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
-
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from lastmile.auth.principal import Access, Principal
 from lastmile.db.engine import Database
@@ -43,7 +43,12 @@ class PayloadError(ValueError):
 def parse_topic(topic: str) -> tuple[str, str]:
     """(organization_id, vehicle_id) from a position topic."""
     parts = topic.split("/")
-    if len(parts) != 5 or parts[0] != TOPIC_ROOT or parts[2] != "vehicles" or parts[4] != "position":
+    if (
+        len(parts) != 5
+        or parts[0] != TOPIC_ROOT
+        or parts[2] != "vehicles"
+        or parts[4] != "position"
+    ):
         raise PayloadError(f"not a position topic: {topic!r}")
     return parts[1], parts[3]
 
@@ -104,7 +109,7 @@ class MqttPositionSubscriber:
         self.db = db
         self.ingest = ingest
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=new_id("lastmile"), clean_session=True
+            CallbackAPIVersion.VERSION2, client_id=new_id("lastmile"), clean_session=True
         )
         if parts.username:
             self.client.username_pw_set(parts.username, parts.password)
@@ -140,7 +145,7 @@ class MqttPositionSubscriber:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         try:
-            self.handle(message.topic, message.payload)
+            self.handle(message.topic, bytes(message.payload))
         except Exception:  # a poison message must not kill the network loop
             log.exception("MQTT position message on %s failed", message.topic)
 
@@ -159,12 +164,7 @@ class MqttPositionSubscriber:
                 count_fixes(FixSource.mqtt.value, "unknown_vehicle", len(fixes))
                 log.warning("MQTT fixes for unknown vehicle %s/%s", organization_id, vehicle_id)
                 return None
-            result = self.ingest.record(
-                session, organization_id, vehicle_id, fixes, FixSource.mqtt
-            )
+            result = self.ingest.record(session, organization_id, vehicle_id, fixes, FixSource.mqtt)
         for refused in result.refused:
             log.info("MQTT fix refused for %s: %s (%s)", vehicle_id, refused.reason, refused.detail)
         return result
-
-
-

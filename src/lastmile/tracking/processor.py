@@ -26,8 +26,8 @@ from lastmile.eta import (
     AtRisk,
     Departed,
     EtaChanged,
-    FleetLearning,
     Fix,
+    FleetLearning,
     RouteTracker,
     StopEta,
     StopPlan,
@@ -177,33 +177,42 @@ class TrackingProcessor:
             after_commit(session, lambda: self.broker.publish_many(outbox.items))
 
     def confirm(
-        self, principal: Principal, route_id: str, stop_id: str, what: str, at: datetime | None
+        self,
+        session: Session,
+        principal: Principal,
+        route_id: str,
+        stop_id: str,
+        what: str,
+        at: datetime | None,
     ) -> RouteStop:
-        """The driver (or a dispatcher) confirms arrival at or departure from a stop by hand."""
+        """The driver (or a dispatcher) confirms arrival at or departure from a stop by hand,
+        inside the caller's unit of work."""
+        route = RouteService(session, principal).get(route_id, for_update=True)
+        if route.status not in ACTIVE:
+            raise Conflict(f"The route is {route.status.value}; nothing to confirm.")
+        if not any(s.id == stop_id for s in route.stops):
+            raise NotFound(f"No stop {stop_id!r} on route {route_id!r}.")
         outbox = _Outbox()
-        with self._process_lock, self.db.unit_of_work() as session:
-            route = RouteService(session, principal).get(route_id)
-            if route.status not in ACTIVE:
-                raise Conflict(f"The route is {route.status.value}; nothing to confirm.")
-            if not any(s.id == stop_id for s in route.stops):
-                raise NotFound(f"No stop {stop_id!r} on route {route_id!r}.")
-            run = _RouteRun(self, session, route, outbox)
-            stop = run.confirm(stop_id, what, _ts(at or utcnow()))
-            run.finish()
-            after_commit(session, lambda: self.broker.publish_many(outbox.items))
+        run = _RouteRun(self, session, route, outbox)
+        stop = run.confirm(stop_id, what, _ts(at or utcnow()))
+        run.finish()
+        after_commit(session, lambda: self.broker.publish_many(outbox.items))
         return stop
 
     def _route_for(
         self, session: Session, organization_id: str, vehicle_id: str, at: datetime
     ) -> Route | None:
         routes = session.scalars(
-            select(Route).where(
+            select(Route)
+            .where(
                 Route.organization_id == organization_id,
                 Route.vehicle_id == vehicle_id,
                 Route.status.in_(ACTIVE),
                 Route.starts_at <= at + ROUTE_MARGIN,
                 Route.ends_at >= at - ROUTE_MARGIN,
             )
+            # One tracker pass per route at a time, across server processes (PostgreSQL).
+            .with_for_update()
         ).all()
         if not routes:
             return None
@@ -217,7 +226,9 @@ def _promised(orders: Sequence[Order]) -> tuple[float | None, float | None]:
     return (_ts(max(starts)) if starts else None, _ts(min(ends)) if ends else None)
 
 
-def stop_plans(route: Route, stops: Sequence[RouteStop], orders: dict[str, Order]) -> list[StopPlan]:
+def stop_plans(
+    route: Route, stops: Sequence[RouteStop], orders: dict[str, Order]
+) -> list[StopPlan]:
     """The tracker's view of a committed route: planned times, legs, methods and promises."""
     plans: list[StopPlan] = []
     previous_departure = route.starts_at
@@ -337,11 +348,14 @@ class _RouteRun:
                 stop.arrived_at = _dt(event.arrived_at)
             if isinstance(event, Departed):
                 stop.departed_at = _dt(event.departed_at)
-            for order_id in stop.order_ids:
+            approaching = status in (StopStatus.arriving, StopStatus.arrived)
+            for order_id in stop.order_ids if approaching else ():
                 order = self.orders.get(order_id)
-                if order is not None and status in (StopStatus.arriving, StopStatus.arrived):
-                    if self.order_service.follow(order, OrderStatus.arriving, f"stop {event.kind}"):
-                        self._order_status(order)
+                reason = f"stop {event.kind}"
+                if order is not None and self.order_service.follow(
+                    order, OrderStatus.arriving, reason
+                ):
+                    self._order_status(order)
             self.outbox.add(
                 fleet_channel(self.route.organization_id),
                 "stop",
@@ -379,9 +393,13 @@ class _RouteRun:
                 {
                     "route_id": self.route.id,
                     "stops": [
-                        {"stop_id": e.stop_id, "expected": iso(_dt(e.expected)),
-                         "earliest": iso(_dt(e.earliest)), "latest": iso(_dt(e.latest)),
-                         "at_risk": e.at_risk}  # fmt: skip
+                        {
+                            "stop_id": e.stop_id,
+                            "expected": iso(_dt(e.expected)),
+                            "earliest": iso(_dt(e.earliest)),
+                            "latest": iso(_dt(e.latest)),
+                            "at_risk": e.at_risk,
+                        }
                         for e in etas.values()
                     ],
                 },

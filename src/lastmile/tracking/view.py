@@ -111,7 +111,9 @@ def route_context(
     if order.route_id is None or order.stop_id is None:
         return None
     route = session.scalar(
-        select(Route).where(Route.id == order.route_id, Route.organization_id == order.organization_id)
+        select(Route).where(
+            Route.id == order.route_id, Route.organization_id == order.organization_id
+        )
     )
     if route is None:
         return None

@@ -7,8 +7,8 @@
   const $ = (id) => document.getElementById(id);
   const TERMINAL = ['delivered', 'returned', 'cancelled'];
   const STATUS = {
-    created: 'Order received', planned: 'Preparing your delivery', dispatched: 'Scheduled',
-    out_for_delivery: 'Out for delivery', arriving: 'Arriving now', delivered: 'Delivered',
+    created: 'Order received', planned: 'Preparing your delivery', dispatched: 'With your driver',
+    out_for_delivery: 'Out for delivery', arriving: 'Arriving soon', delivered: 'Delivered',
     failed: 'Delivery attempt failed', rescheduled: 'Rescheduled', returned: 'Returned to sender',
     cancelled: 'Cancelled',
   };
@@ -18,10 +18,11 @@
   };
   const VEHICLES = { cargo_bike: 'Cargo bike', van: 'Van', ev_van: 'Electric van', drone: 'Drone' };
   const calm = matchMedia('(prefers-reduced-motion: reduce)').matches;
-  let state = null, map = null, dest = null, driver = null, line = null, source = null;
+  let state = null, map = null, driver = null, line = null, source = null;
   let opened = false, retry = 0;
 
   const text = (el, value) => { if (el.textContent !== value) el.textContent = value; };
+  const make = (tag, value) => Object.assign(document.createElement(tag), { textContent: value });
   const words = (s) => (s || '').replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
   const fmt = (iso, opts) => new Intl.DateTimeFormat(document.documentElement.lang || 'en',
     { timeZone: state.timezone || undefined, ...opts }).format(new Date(iso));
@@ -47,8 +48,6 @@
       head = 'We missed you'; sub = 'We could not deliver your order. We will be in touch.';
     } else if (o.status === 'cancelled' || o.status === 'returned') {
       head = STATUS[o.status]; sub = 'This delivery will not take place.';
-    } else if (o.status === 'arriving') {
-      head = 'Your driver is almost there'; sub = 'Please keep an eye on the door.';
     } else if (win) {
       const d = day(win[0]);
       head = `Arriving ${d ? d + ' ' : ''}between ${time(win[0])} and ${time(win[1])}`;
@@ -61,28 +60,22 @@
     text($('subline'), sub);
     const n = state.stops_before, chip = $('stops-chip');
     chip.hidden = n === null || n === undefined || TERMINAL.includes(o.status);
-    text(chip, n === 0 ? 'You are the next stop' : `${n} ${n === 1 ? 'stop' : 'stops'} before yours`);
+    text(chip, n === 0 ? 'You are the next stop' : `${n} stop${n === 1 ? '' : 's'} before yours`);
     $('risk-chip').hidden = !(eta && eta.at_risk) || TERMINAL.includes(o.status);
   }
 
   function timeline() {
-    const items = state.timeline.map((e) => [e.label || STATUS[e.status] || words(e.status), e.at]);
+    const steps = state.timeline.filter((e, i, all) => !i || e.status !== all[i - 1].status);
+    const items = steps.map((e) => [e.label || STATUS[e.status] || words(e.status), e.at]);
     if (!TERMINAL.includes(state.order.status) && state.order.status !== 'failed') {
       items.push(['Delivered', null]);
     }
-    const ol = $('timeline');
-    ol.replaceChildren(...items.map(([label, at], i) => {
-      const li = document.createElement('li');
-      li.className = at ? (i === state.timeline.length - 1 ? 'done current' : 'done') : 'todo';
-      if (li.classList.contains('current')) li.setAttribute('aria-current', 'step');
-      const name = document.createElement('span');
-      name.textContent = label;
-      li.append(name);
-      if (at) {
-        const t = document.createElement('time');
-        t.dateTime = at; t.textContent = when(at);
-        li.append(t);
-      }
+    $('timeline').replaceChildren(...items.map(([label, at], i) => {
+      const li = document.createElement('li'), current = at && i === steps.length - 1;
+      li.className = at ? (current ? 'done current' : 'done') : 'todo';
+      if (current) li.setAttribute('aria-current', 'step');
+      li.append(make('span', label));
+      if (at) li.append(Object.assign(make('time', when(at)), { dateTime: at }));
       return li;
     }));
   }
@@ -90,15 +83,13 @@
   function prefs() {
     const o = state.order, rows = [['Deliver to', o.destination && o.destination.label]];
     rows.push(['Delivery', METHODS[o.delivery_method] || words(o.delivery_method)]);
-    if (o.safe_place) rows.push(['Safe place', [words(o.safe_place), o.safe_place_note].filter(Boolean).join(' · ')]);
+    const spot = [words(o.safe_place), o.safe_place_note].filter(Boolean).join(' · ');
+    if (o.safe_place) rows.push(['Safe place', spot]);
     rows.push(['Instructions', o.instructions]);
     if (o.signature_required) rows.push(['Signature', 'Someone needs to sign for this parcel']);
     if (o.age_check) rows.push(['ID check', 'Please have photo ID ready (18+)']);
-    $('prefs').replaceChildren(...rows.filter((r) => r[1]).flatMap(([k, v]) => {
-      const dt = document.createElement('dt'), dd = document.createElement('dd');
-      dt.textContent = k; dd.textContent = v;
-      return [dt, dd];
-    }));
+    const shown = rows.filter((r) => r[1]);
+    $('prefs').replaceChildren(...shown.flatMap(([k, v]) => [make('dt', k), make('dd', v)]));
   }
 
   const pin = (cls) => L.divIcon({ className: `pin ${cls}`, html: '<span></span>',
@@ -115,7 +106,7 @@
       } else {
         $('map').classList.add('map--offline');
       }
-      dest = L.marker([d.lat, d.lon], { icon: pin('pin--home'), title: 'Your address',
+      L.marker([d.lat, d.lon], { icon: pin('pin--home'), title: 'Your address',
         alt: 'Your address', keyboard: false }).addTo(map);
     }
     if (line) { line.remove(); line = null; }
@@ -153,7 +144,8 @@
     const arrow = el.firstElementChild;
     arrow.classList.toggle('has-heading', v.heading !== null && v.heading !== undefined);
     arrow.style.transform = `rotate(${v.heading || 0}deg)`;
-    const m = driver, from = m.getLatLng(), t0 = performance.now(), span = animate && !calm ? 900 : 0;
+    const m = driver, from = m.getLatLng(), t0 = performance.now();
+    const span = animate && !calm ? 900 : 0;
     cancelAnimationFrame(place.raf);
     const step = (now) => {
       if (m !== driver) return; // hidden (or replaced) while gliding
@@ -191,34 +183,32 @@
     text($('live-text'), label);
   }
 
-  function gone(headline, message) {
+  function stop(label) { // no more live updates: the delivery is over or the link is dead
     if (source) source.close();
+    live('closed', label);
+  }
+
+  function gone() {
+    stop('Offline');
     root.dataset.state = 'gone';
     root.setAttribute('aria-busy', 'false');
     text($('status-label'), 'Tracking unavailable');
-    text($('headline'), headline);
-    text($('subline'), message);
+    text($('headline'), 'This tracking link has expired');
+    text($('subline'), 'Tracking links stop working some time after delivery.');
     for (const id of ['stops-chip', 'risk-chip', 'driver']) $(id).hidden = true;
-    live('closed', 'Offline');
   }
 
   async function load() {
-    let res;
-    try {
-      res = await fetch(root.dataset.api, { headers: { Accept: 'application/json' }, cache: 'no-store' });
-    } catch (err) {
+    const res = await fetch(root.dataset.api, { headers: { Accept: 'application/json' },
+      cache: 'no-store' }).catch(() => null);
+    if (res && (res.status === 404 || res.status === 410)) return gone();
+    if (!res || !res.ok) { // offline or a server hiccup: try again, backing off to 30 s
       live('error', 'Reconnecting…');
-      setTimeout(load, Math.min(30000, 2000 * 2 ** retry++));
-      return;
+      return setTimeout(load, Math.min(30000, 2000 * 2 ** retry++));
     }
-    if (res.status === 404 || res.status === 410) {
-      gone('This tracking link has expired', 'Tracking links stop working some time after delivery.');
-      return;
-    }
-    if (!res.ok) { setTimeout(load, Math.min(30000, 2000 * 2 ** retry++)); return; }
     retry = 0;
     render(await res.json());
-    if (TERMINAL.includes(state.order.status)) { if (source) source.close(); live('closed', 'Final'); }
+    if (TERMINAL.includes(state.order.status)) stop('Final');
     else if (!source || source.readyState === EventSource.CLOSED) connect();
   }
 
@@ -229,15 +219,16 @@
       trim(p); place(state.driver, true);
     },
     eta(e) {
-      state.eta = { expected: e.expected, earliest: e.earliest, latest: e.latest, at_risk: e.at_risk };
+      const { stops_before: _, ...eta } = e;
+      state.eta = eta;
       if ('stops_before' in e) state.stops_before = e.stops_before;
       hero();
     },
     status(s) {
       state.order.status = s.status;
       state.timeline.push(s);
+      if (TERMINAL.includes(s.status)) { state.driver = null; stop('Final'); }
       render(state);
-      if (TERMINAL.includes(s.status)) { source.close(); live('closed', 'Final'); }
     },
     visibility(v) {
       if (v.driver) { load(); return; }

@@ -283,9 +283,10 @@ def demo(
     out.print(table)
     for link in links:
         eta = link.planned_arrival.astimezone(TIMEZONE).strftime("%H:%M")
+        before = f"{link.stops_before} stop{'' if link.stops_before == 1 else 's'} before"
         out.print(
-            f"Tracking link ({link.vehicle}, {link.stops_before} stops before, planned {eta}, "
-            f"order {link.reference}): {link.url}",
+            f"Tracking link (order {link.reference} on {link.vehicle}, {before} it, "
+            f"planned {eta}): {link.url}",
             soft_wrap=True,
         )
     for name, key in logins.merchant_keys.items():

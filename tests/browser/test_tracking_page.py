@@ -7,6 +7,7 @@ with each fix and update the ETA text, all without reloading.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -26,7 +27,10 @@ from tests.tracking.builders import committed_route
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
+# The documentation's screenshot is rewritten only on request (it differs on every run):
+# LASTMILE_UPDATE_SCREENSHOTS=1 pytest -p no:xdist tests/browser -k driver_appears
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "screenshots" / "tracking.png"
+UPDATE_SCREENSHOTS = os.environ.get("LASTMILE_UPDATE_SCREENSHOTS") == "1"
 LISBON = ZoneInfo("Europe/Lisbon")  # make_tenant's organisation time zone
 # Three doorstep stops north-east through Porto's Baixa; the customer's is the last.
 STOPS = [(41.1440, -8.6150), (41.1468, -8.6108), (41.1496, -8.6067)]
@@ -69,7 +73,7 @@ def window_text(view: dict[str, Any]) -> str:
 
 
 def test_driver_appears_moves_and_eta_updates_live(
-    live_server: LiveServer, page: Page, page_errors: list[str]
+    live_server: LiveServer, page: Page, page_errors: list[str], tmp_path: Path
 ) -> None:
     """Hidden until heading here, then the marker follows fixes and the ETA text updates."""
     db = live_server.db
@@ -151,8 +155,10 @@ def test_driver_appears_moves_and_eta_updates_live(
     assert page.evaluate("() => window.__sameDocument") is True
 
     page.wait_for_timeout(1000)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    shot = SCREENSHOT if UPDATE_SCREENSHOTS else tmp_path / SCREENSHOT.name
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
     assert page_errors == []
     http.close()
 

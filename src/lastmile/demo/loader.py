@@ -26,7 +26,7 @@ from lastmile.orders.schemas import OrderCreate
 from lastmile.orders.service import OrderService
 from lastmile.organizations.endpoints import MERCHANTS
 from lastmile.organizations.service import create_organization
-from lastmile.planning.models import PlanStatus, Route
+from lastmile.planning.models import PlanStatus, Route, RouteStop
 from lastmile.planning.runner import PlanRunner
 from lastmile.planning.schemas import PlanRequest, PlanSummary
 from lastmile.planning.service import PlanningService, RouteRepository
@@ -198,18 +198,21 @@ def issue_links(
     after: datetime,
     ahead: Sequence[int] = (1, 3, 5),
 ) -> list[DemoLink]:
-    """A tracking link per route for the first routes to start, each for an order a few stops
-    ahead of where the vehicle will be at ``after`` (``ahead[k]`` on the k-th route)."""
+    """Tracking links on different routes, for orders ``ahead[k]`` stops after where the k-th
+    busiest route's vehicle will be at ``after`` (routes with the soonest next stops first)."""
     principal = Principal(organization_id, Access.admin, system="demo")
     links: list[DemoLink] = []
     with db.unit_of_work() as session:
-        routes = RouteRepository(session, principal).scoped().order_by(Route.starts_at, Route.id)
-        for route, skip in zip(session.scalars(routes), ahead, strict=False):
-            upcoming = [s for s in route.stops if s.kind == "stop" and s.planned_arrival > after]
-            if not upcoming:
-                continue
-            index = min(skip, len(upcoming) - 1)
-            stop = upcoming[index]
+        upcoming: list[tuple[Route, list[RouteStop]]] = []
+        for route in session.scalars(RouteRepository(session, principal).scoped()):
+            stops = [s for s in route.stops if s.kind == "stop" and s.planned_arrival > after]
+            if stops:
+                upcoming.append((route, stops))
+        upcoming.sort(key=lambda item: (item[1][min(1, len(item[1]) - 1)].planned_arrival,
+                                        item[0].id))  # fmt: skip
+        for (route, stops), skip in zip(upcoming, ahead, strict=False):
+            index = min(skip, len(stops) - 1)
+            stop = stops[index]
             order = OrderRepository(session, principal).get(stop.order_ids[0])
             if order is None:
                 continue

@@ -17,7 +17,7 @@ import random
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -43,10 +43,14 @@ from lastmile.tracking.view import TIMELINE_LABELS, iso
 log = logging.getLogger(__name__)
 
 Point = tuple[float, float]  # (lat, lon)
-Phase = Literal["depot", "driving", "stop", "done"]
+Phase = Literal["depot", "parked", "driving", "stop", "done"]
 # A geometry vertex this close to a stop is the stop (the planner draws through stops exactly).
 SAME_POINT_M = 1.0
 NOT_REACHED = (StopStatus.pending, StopStatus.arriving)
+# A leg planned this many times slower than the route's usual pace holds idle time (a break,
+# a start before the first stop is open): the vehicle parks first, then drives at that pace.
+IDLE_FACTOR = 2.0
+MIN_PACE_LEG_M = 200.0
 METRES_PER_DEGREE = 111_320.0
 
 
@@ -64,12 +68,14 @@ class SimStop:
 
 @dataclass(frozen=True, slots=True)
 class Leg:
-    """The drive from one place to the next along the route geometry, start to end time."""
+    """The way from one place to the next along the route geometry, ``start`` to ``end``:
+    parked until ``moving_from`` (a break, an early start), then driving at a steady pace."""
 
     start: float
     end: float
     points: tuple[Point, ...]
     cumulative: tuple[float, ...]  # metres from points[0] to each point
+    moving_from: float
 
     @property
     def length_m(self) -> float:
@@ -130,7 +136,25 @@ def _leg(start: float, end: float, points: Sequence[Point]) -> Leg:
     cumulative = [0.0]
     for a, b in itertools.pairwise(kept):
         cumulative.append(cumulative[-1] + distance_m(a[0], a[1], b[0], b[1]))
-    return Leg(start, max(start, end), tuple(kept), tuple(cumulative))
+    return Leg(start, max(start, end), tuple(kept), tuple(cumulative), start)
+
+
+def _with_idle(legs: list[Leg]) -> list[Leg]:
+    """Legs whose planned time holds idle time, parked first (see ``IDLE_FACTOR``)."""
+    paces = sorted(
+        leg.length_m / (leg.end - leg.start)
+        for leg in legs
+        if leg.length_m >= MIN_PACE_LEG_M and leg.end > leg.start
+    )
+    if not paces:
+        return legs
+    pace = paces[len(paces) // 2]
+    return [
+        replace(leg, moving_from=leg.end - leg.length_m / pace)
+        if leg.end - leg.start > IDLE_FACTOR * leg.length_m / pace
+        else leg
+        for leg in legs
+    ]
 
 
 def _anchor(coords: Sequence[Point], start: int, target: Point) -> int:
@@ -181,7 +205,7 @@ def route_plan(
         legs.append(_leg(leaving, stop.arrival, [previous, *coords[cursor : index + 1], here]))
         cursor, previous, leaving = index, here, stop.departure
     legs.append(_leg(leaving, ends_at, [previous, *coords[cursor:]]))
-    return RoutePlan(route_id, vehicle_id, driver_id, tuple(stops), tuple(legs))
+    return RoutePlan(route_id, vehicle_id, driver_id, tuple(stops), tuple(_with_idle(legs)))
 
 
 def _heading(a: Point, b: Point) -> float:
@@ -193,11 +217,11 @@ def _heading(a: Point, b: Point) -> float:
 
 
 def _along(leg: Leg, t: float) -> tuple[Point, float, float | None]:
-    """Position, speed and heading on ``leg`` at ``t``: a steady pace over the leg's time."""
-    duration = leg.end - leg.start
+    """Position, speed and heading on ``leg`` at ``t`` (once moving: a steady pace)."""
+    duration = leg.end - leg.moving_from
     if duration <= 0 or leg.length_m <= 0:
         return leg.points[-1], 0.0, None
-    travelled = leg.length_m * min(1.0, max(0.0, (t - leg.start) / duration))
+    travelled = leg.length_m * min(1.0, max(0.0, (t - leg.moving_from) / duration))
     k = max(1, min(len(leg.points) - 1, bisect.bisect_left(leg.cumulative, travelled)))
     a, b = leg.points[k - 1], leg.points[k]
     span = leg.cumulative[k] - leg.cumulative[k - 1]
@@ -210,10 +234,11 @@ def positions_at(plan: RoutePlan, t: float) -> SimPosition:
     """
     Where the vehicle of ``plan`` is at ``t`` (UNIX seconds) if it keeps exactly to the plan.
 
-    Before the route starts it waits at the depot; each leg is driven at the steady pace that
-    takes it from the previous departure to the planned arrival (breaks included); at a stop
-    it is parked on the stop from arrival to departure; after the route it is back at the
-    depot.
+    Before the route starts it waits at the depot. Each leg is driven at the steady pace that
+    takes it from the previous departure to the planned arrival, except that a leg holding
+    idle time (a break) is parked through it first and then driven at the route's usual pace.
+    At a stop it is parked on the stop from arrival to departure; after the route it is back
+    at the depot.
     """
     if t < plan.starts_at:
         lat, lon = plan.legs[0].points[0]
@@ -226,10 +251,12 @@ def positions_at(plan: RoutePlan, t: float) -> SimPosition:
     if segment % 2:
         stop = plan.stops[index]
         return SimPosition(stop.lat, stop.lon, 0.0, None, "stop", index)
-    (lat, lon), speed, heading = _along(plan.legs[index], t)
-    return SimPosition(
-        lat, lon, speed, heading, "driving", index if index < len(plan.stops) else None
-    )
+    leg, heading_to = plan.legs[index], index if index < len(plan.stops) else None
+    if t < leg.moving_from:
+        lat, lon = leg.points[0]
+        return SimPosition(lat, lon, 0.0, None, "parked", heading_to)
+    (lat, lon), speed, heading = _along(leg, t)
+    return SimPosition(lat, lon, speed, heading, "driving", heading_to)
 
 
 def load_route_plans(db: Database, organization_id: str) -> list[RoutePlan]:

@@ -45,7 +45,7 @@
     if (o.status === 'delivered') {
       head = 'Delivered'; sub = last ? `Delivered ${when(last.at)}. Thank you!` : '';
     } else if (o.status === 'failed') {
-      head = 'We missed you'; sub = 'We could not deliver your order. We will be in touch.';
+      head = 'We could not deliver today'; sub = 'We will be in touch to arrange another try.';
     } else if (o.status === 'cancelled' || o.status === 'returned') {
       head = STATUS[o.status]; sub = 'This delivery will not take place.';
     } else if (win) {

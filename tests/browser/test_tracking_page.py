@@ -8,11 +8,13 @@ with each fix and update the ETA text, all without reloading.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
@@ -72,13 +74,18 @@ def window_text(view: dict[str, Any]) -> str:
     return f"Arriving between {start} and {end}"
 
 
+@pytest.fixture
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with live_server.client() as client:
+        yield client
+
+
 def test_driver_appears_moves_and_eta_updates_live(
-    live_server: LiveServer, page: Page, page_errors: list[str], tmp_path: Path
+    live_server: LiveServer, http: httpx.Client, page: Page, page_errors: list[str], tmp_path: Path
 ) -> None:
     """Hidden until heading here, then the marker follows fixes and the ETA text updates."""
     db = live_server.db
     tenant = make_tenant(db, "Livraria Norte")
-    http = live_server.client()
     route = committed_route(cast(TestClient, http), db, tenant, STOPS)
     mine = route.order_ids[2]
     with db.unit_of_work() as session:  # names a customer would see on a real page
@@ -110,7 +117,8 @@ def test_driver_appears_moves_and_eta_updates_live(
     assert response is not None
     assert response.status == 200
     expect(page.locator("#stops-chip")).to_have_text("2 stops before yours")
-    expect(page.locator("#headline")).to_have_text(window_text(view()))
+    planned = window_text(view())  # the plan's time, half an hour either side
+    expect(page.locator("#headline")).to_have_text(planned)
     expect(page.locator("#prefs")).to_contain_text("ring Silva")
     expect(page.locator("#live")).to_have_attribute("data-live", "open")
     expect(page.locator(".pin--driver")).to_have_count(0)
@@ -123,7 +131,6 @@ def test_driver_appears_moves_and_eta_updates_live(
     expect(page.locator("#stops-chip")).to_have_text("1 stop before yours")
     assert view()["driver"] is None
     expect(page.locator(".pin--driver")).to_have_count(0)
-    headline_before = page.locator("#headline").inner_text()
 
     # Past the second stop: the driver heads here, the marker appears where they are.
     second_leg = visit(STOPS[1], STOPS[2])
@@ -134,11 +141,9 @@ def test_driver_appears_moves_and_eta_updates_live(
     current = view()
     assert current["driver"] is not None
     expect(page.locator("#headline")).to_have_text(window_text(current))
-    assert window_text(current) != headline_before  # tracked ETA replaced the planned one
+    assert window_text(current) != planned  # the tracked ETA replaced the planned one
     last = second_leg[-1]
-    page.wait_for_function(
-        f"([lat]) => ({DRIVER_MARKER})()?.lat === lat", arg=[last[0]]
-    )  # fmt: skip
+    page.wait_for_function(f"([lat]) => ({DRIVER_MARKER})()?.lat === lat", arg=[last[0]])
     page.wait_for_timeout(1000)  # let the marker finish gliding
     before = page.evaluate(DRIVER_MARKER)
 
@@ -160,7 +165,6 @@ def test_driver_appears_moves_and_eta_updates_live(
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert page_errors == []
-    http.close()
 
 
 def test_revoked_link_shows_the_friendly_page(live_server: LiveServer, page: Page) -> None:

@@ -405,13 +405,14 @@ class FleetSimulator:
             return 0, 0
         events: list[tuple[str, LiveEvent]] = []
         with self.db.unit_of_work() as session:
-            status = dict(
-                session.execute(
+            status = {
+                stop_id: state
+                for stop_id, state in session.execute(
                     select(RouteStop.id, RouteStop.status).where(
                         RouteStop.id.in_([stop.stop_id for _, stop in due])
                     )
-                ).tuples()
-            )
+                )
+            }
             for plan, stop in due:
                 if status.get(stop.stop_id) in NOT_REACHED:
                     for what, planned in (("arrival", stop.arrival), ("departure", stop.departure)):

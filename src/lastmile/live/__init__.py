@@ -11,7 +11,7 @@ from lastmile.live.latest import (
     build_latest_positions,
 )
 from lastmile.live.redis_broker import RedisBroker
-from lastmile.live.sse import LiveStreamResponse, sse_response, sse_stream, to_sse
+from lastmile.live.sse import LiveStreamResponse, sse_response
 
 __all__ = [
     "DEFAULT_QUEUE_SIZE",
@@ -28,6 +28,4 @@ __all__ = [
     "build_broker",
     "build_latest_positions",
     "sse_response",
-    "sse_stream",
-    "to_sse",
 ]

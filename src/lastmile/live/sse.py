@@ -1,18 +1,16 @@
-"""A subscription as Server-Sent Events: ``sse_response`` (fast) or ``sse_stream`` (simple).
+"""A subscription as Server-Sent Events: ``sse_response``.
 
-``sse_response`` returns a streaming response of pre-encoded bytes: each event is encoded once
-for all its subscribers and written straight to the connection. ``sse_stream`` yields
-``ServerSentEvent`` objects for a generator endpoint with FastAPI's ``EventSourceResponse``;
-FastAPI then moves every message through two memory streams and a timeout scope, which at
-1,000 subscribers costs several times the CPU (``lastmile bench fanout``, same machine: p95
-~330 ms that way against 40-80 ms with ``sse_response``).
+It returns a streaming response of pre-encoded bytes: each event is encoded once for all its
+subscribers and written straight to the connection. (FastAPI's generator-based
+``EventSourceResponse`` moves every message through two memory streams and a timeout scope,
+which at 1,000 subscribers costs several times the CPU: ``lastmile bench fanout``, same
+machine, p95 ~330 ms that way against 40-80 ms with ``sse_response``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
-from fastapi.sse import ServerSentEvent
 from starlette.responses import StreamingResponse
 
 from lastmile.live.events import LiveEvent
@@ -73,37 +71,6 @@ def sse_response(
                 yield HEARTBEAT if event_or_none is None else event_or_none.sse()
 
     return LiveStreamResponse(body(), headers={**HEADERS, **(headers or {})})
-
-
-async def sse_stream(
-    subscription: Subscription,
-    *,
-    heartbeat_s: float = 15.0,
-    first: Sequence[LiveEvent] = (),
-) -> AsyncIterator[ServerSentEvent]:
-    """Stream an entered subscription from a generator endpoint (``EventSourceResponse``).
-
-    The same messages as ``sse_response``; subscribe before reading the state in ``first``::
-
-        @router.get("/v1/live/orders/{order_id}", response_class=EventSourceResponse)
-        async def live_order(...) -> AsyncIterator[ServerSentEvent]:
-            async with broker.subscribe(f"order:{order_id}") as sub:
-                async for message in sse_stream(sub, first=[...]):
-                    yield message
-    """
-    yield ServerSentEvent(comment="connected", retry=RETRY_MS)
-    for event in first:
-        yield to_sse(event)
-    async for event_or_none in _live(subscription, heartbeat_s):
-        if event_or_none is None:
-            yield ServerSentEvent(comment="heartbeat")
-        else:
-            yield to_sse(event_or_none)
-
-
-def to_sse(event: LiveEvent) -> ServerSentEvent:
-    """``event`` as FastAPI's ``ServerSentEvent`` (``event:``, JSON ``data:``, ``id:``)."""
-    return ServerSentEvent(event=event.kind, raw_data=event.data_json(), id=event.id)
 
 
 async def _live(subscription: Subscription, heartbeat_s: float) -> AsyncIterator[LiveEvent | None]:

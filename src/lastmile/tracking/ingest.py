@@ -145,7 +145,10 @@ class PositionIngest:
         return {t if t.tzinfo else t.replace(tzinfo=UTC) for t in returned}
 
     def _publish(self, organization_id: str, position: VehiclePosition) -> None:
-        self.latest.put_many(organization_id, {position.vehicle_id: position})
+        # Only a position that is still the newest moves the marker (a concurrent request
+        # may have stored a later one meanwhile).
+        if not self.latest.put_many(organization_id, {position.vehicle_id: position}):
+            return
         self.broker.publish(
             fleet_channel(organization_id), LiveEvent("position", position_payload(position))
         )

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
@@ -18,7 +16,7 @@ from lastmile.db.engine import Database
 from lastmile.deps import SessionDep, SettingsDep, bearer_scheme, get_database, require
 from lastmile.kit.errors import Forbidden, NotFound, Unauthorized
 from lastmile.live.events import LiveEvent
-from lastmile.live.sse import sse_stream
+from lastmile.live.sse import LiveStreamResponse, sse_response
 from lastmile.tracking.channels import fleet_channel, order_channel
 from lastmile.tracking.ingest import position_payload
 from lastmile.tracking.links import issue_link, order_links, resolve_link, revoke_link
@@ -117,28 +115,36 @@ def read_tracking(
     return _snapshot(db, runtime, token)
 
 
-def _order_stream_snapshot(
+def _order_stream_token(
     order_id: str,
     token: Annotated[str, Query(min_length=16, max_length=128)],
     db: Annotated[Database, Depends(get_database)],
     runtime: Tracking,
-) -> dict[str, Any]:
+) -> str:
     """Check the token before the stream starts, so refusals are proper HTTP answers."""
-    return _snapshot(db, runtime, token, order_id)
+    after = timedelta(hours=runtime.settings.tracking_link_after_delivery_hours)
+    with db.unit_of_work(readonly=True) as session:
+        if resolve_link(session, token, after_close=after).order_id != order_id:
+            # Another order's token: answer as if the link did not exist.
+            raise NotFound("This tracking link does not exist.")
+    return token
 
 
-@router.get("/v1/live/orders/{order_id}", response_class=EventSourceResponse)
+@router.get("/v1/live/orders/{order_id}", response_class=LiveStreamResponse)
 async def live_order(
     order_id: str,
-    snapshot: Annotated[dict[str, Any], Depends(_order_stream_snapshot)],
+    token: Annotated[str, Depends(_order_stream_token)],
+    db: Annotated[Database, Depends(get_database)],
     runtime: Tracking,
-) -> AsyncIterator[ServerSentEvent]:
+) -> LiveStreamResponse:
     """Server-Sent Events for one order's customer (authenticated by the tracking token):
     `snapshot` first, then `position`, `eta`, `status` and `visibility` as they happen."""
-    async with runtime.broker.subscribe(order_channel(order_id)) as subscription:
-        first = [LiveEvent("snapshot", snapshot)]
-        async for message in sse_stream(subscription, first=first):
-            yield message
+
+    async def snapshot() -> list[LiveEvent]:
+        view = await run_in_threadpool(_snapshot, db, runtime, token, order_id)
+        return [LiveEvent("snapshot", view)]
+
+    return sse_response(runtime.broker.subscribe(order_channel(order_id)), first=snapshot)
 
 
 def _stream_caller(
@@ -158,14 +164,16 @@ def _stream_caller(
     return principal
 
 
-@router.get("/v1/live/fleet", response_class=EventSourceResponse)
+@router.get("/v1/live/fleet", response_class=LiveStreamResponse)
 async def live_fleet(
     principal: Annotated[Principal, Depends(_stream_caller)], runtime: Tracking
-) -> AsyncIterator[ServerSentEvent]:
+) -> LiveStreamResponse:
     """Server-Sent Events for dispatchers: every vehicle's `position`, `stop` states, `eta`
     windows and `route` starts of the organisation, beginning with the latest positions."""
-    async with runtime.broker.subscribe(fleet_channel(principal.organization_id)) as sub:
-        latest = await run_in_threadpool(runtime.latest.all, principal.organization_id)
-        first = [LiveEvent("position", position_payload(p)) for p in latest.values()]
-        async for message in sse_stream(sub, first=first):
-            yield message
+    organization_id = principal.organization_id
+
+    async def latest() -> list[LiveEvent]:
+        positions = await run_in_threadpool(runtime.latest.all, organization_id)
+        return [LiveEvent("position", position_payload(p)) for p in positions.values()]
+
+    return sse_response(runtime.broker.subscribe(fleet_channel(organization_id)), first=latest)

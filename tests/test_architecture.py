@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect as sa_inspect
 
 import lastmile
@@ -61,17 +62,30 @@ def imports_of(path: Path) -> set[str]:
     return imports_in(path.read_text(), package)
 
 
-def is_forbidden(imported: str) -> bool:
-    """Whether the routing core may not import ``imported``."""
+# The pure cores and the lastmile packages each may use.
+PURE_CORES = {
+    ROUTING: (ROUTING,),
+    "lastmile.eta": ("lastmile.eta", ROUTING),
+    "lastmile.tracking.fixes": ("lastmile.tracking.fixes",),
+}
+
+
+def is_forbidden(imported: str, allowed: tuple[str, ...] = (ROUTING,)) -> bool:
+    """Whether a pure core that may use the ``allowed`` packages may not import ``imported``."""
     if imported.split(".")[0] in FORBIDDEN:
         return True
-    inside = imported == ROUTING or imported.startswith(f"{ROUTING}.")
+    inside = any(imported == a or imported.startswith(f"{a}.") for a in allowed)
     return imported.startswith("lastmile.") and not inside
 
 
-def routing_closure() -> dict[str, set[str]]:
-    """For every module reachable from lastmile.routing via lastmile imports: what it imports."""
-    todo = [module_name(p) for p in (SRC / "routing").rglob("*.py")]
+def closure(root: str) -> dict[str, set[str]]:
+    """For every module reachable from ``root`` via lastmile imports: what it imports."""
+    path = module_file(root)
+    assert path is not None, root
+    if path.name == "__init__.py":
+        todo = [module_name(p) for p in path.parent.rglob("*.py")]
+    else:
+        todo = [root]
     seen: dict[str, set[str]] = {}
     while todo:
         name = todo.pop()
@@ -83,15 +97,16 @@ def routing_closure() -> dict[str, set[str]]:
     return seen
 
 
-def test_routing_core_imports_no_framework_or_domain_module() -> None:
-    """lastmile.routing, and all lastmile code it reaches, imports no web/DB framework or domain."""
-    closure = routing_closure()
-    assert sum(name.startswith(ROUTING) for name in closure) > 5, "found no routing modules"
+@pytest.mark.parametrize("core", sorted(PURE_CORES))
+def test_pure_core_imports_no_framework_or_domain_module(core: str) -> None:
+    """A pure core, and all lastmile code it reaches, imports no web/DB framework or domain."""
+    reached = closure(core)
+    assert any(name.startswith(core) for name in reached), f"found no {core} modules"
     offences = sorted(
         f"{module} imports {imported}"
-        for module, imported_set in closure.items()
+        for module, imported_set in reached.items()
         for imported in imported_set
-        if is_forbidden(imported)
+        if is_forbidden(imported, PURE_CORES[core])
     )
     assert offences == []
 

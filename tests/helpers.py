@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import httpx
 from hypothesis import HealthCheck, settings
@@ -84,3 +87,16 @@ def set_order(db: Database, order_id: str, **values: Any) -> None:
     """Write order columns directly, as planning and dispatch would (e.g. ``driver_id``)."""
     with db.unit_of_work() as session:
         session.execute(update(Order).where(Order.id == order_id).values(**values))
+
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
+    """Run ``coro`` on a fresh event loop in its own thread, failing past ``timeout``.
+
+    A thread of its own, because a session-wide Playwright (sync API) keeps an event loop
+    running in the test thread, where ``asyncio.run`` refuses to start.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout)).result()

@@ -214,7 +214,7 @@ def demo(
     simulated fleet driving the routes (tracking links printed)."""
     from lastmile.demo import generate_city, generate_orders
     from lastmile.demo.city import TIMEZONE, live_day
-    from lastmile.demo.loader import issue_links, live_fleet, load_city, plan_day
+    from lastmile.demo.loader import issue_links, live_fleet, live_orders, load_city, plan_day
     from lastmile.kit.clock import utcnow
     from lastmile.planning.schemas import PlanRequest
     from lastmile.planning.solve import DEMO_CITY_PBF, SolveSettings
@@ -247,7 +247,7 @@ def demo(
             time_limit_s=time_limit,
             seed=seed,
             vehicle_ids=live_fleet(city, logins.vehicle_ids, vehicles),
-            order_ids=logins.order_ids[:plan_orders],
+            order_ids=live_orders(city, logins.order_ids, plan_orders),
         )
         task = progress.add_task(f"Planning {plan_orders} orders", total=100)
         solve = SolveSettings(

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
@@ -86,7 +85,7 @@ def test_driver_appears_moves_and_eta_updates_live(
     """Hidden until heading here, then the marker follows fixes and the ETA text updates."""
     db = live_server.db
     tenant = make_tenant(db, "Livraria Norte")
-    route = committed_route(cast(TestClient, http), db, tenant, STOPS)
+    route = committed_route(http, db, tenant, STOPS)
     mine = route.order_ids[2]
     with db.unit_of_work() as session:  # names a customer would see on a real page
         session.execute(update(Merchant).where(Merchant.id == tenant.merchant_id)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import redis
 
 from lastmile.live import VehiclePosition
+from tests.helpers import run_async
 
 T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
     """Run ``coro`` on a fresh event loop; fail instead of hanging past ``timeout``."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
+    return run_async(coro, timeout)
 
 
 def position(vehicle_id: str, t: float, lat: float = 41.15, lon: float = -8.61) -> VehiclePosition:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 
 from lastmile.auth.principal import Access, Principal
 from lastmile.config import Settings
@@ -34,7 +34,7 @@ def iso(moment: datetime) -> str:
 
 
 def committed_route(
-    client: TestClient,
+    client: httpx.Client,
     db: Database,
     tenant: Tenant,
     points: Sequence[tuple[float, float]],

@@ -18,7 +18,7 @@ from lastmile.orders.models import Order
 from lastmile.planning.models import Route, RouteStop
 from lastmile.tracking.channels import fleet_channel, order_channel
 from tests.factories import Tenant
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, run_async
 from tests.tracking.builders import BuiltRoute, committed_route, iso
 
 # Three doors 3 km apart on a line north of the depot (41.15, -8.61).
@@ -80,7 +80,7 @@ def collect(client: TestClient, channels: list[str], act: Callable[[], None]) ->
                 events.append(event)
             return events
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def test_a_driven_route_moves_stops_orders_and_etas(

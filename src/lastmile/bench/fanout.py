@@ -1,14 +1,17 @@
 """``lastmile bench fanout``: from a fix accepted to the event at every one of 1,000 SSE clients.
 
-A uvicorn server (one process, or several sharing events through Redis) runs ``bench_app``: an
-SSE endpoint built like the live views (``broker.subscribe`` + ``sse_response``) and a sync POST
-endpoint that publishes, as the ingest does from the threadpool. This process opens the SSE
-connections on raw asyncio streams, waits until every one is subscribed, then posts fixes at a
-steady rate and notes when each event reaches each client. Latency counts from the moment the
-server accepted the fix (issue #4's target), and for reference from the POST being sent.
+The real application (``lastmile.app:create_app``) runs under uvicorn in one server process, or
+several sharing a SQLite file and Redis, seeded with an organisation, a dispatcher and a few
+vehicles. This process opens ``GET /v1/live/fleet`` streams on raw asyncio sockets as that
+dispatcher, waits until every one is subscribed, then posts one fix at a time to
+``POST /v1/positions`` (a gateway naming the vehicle; vehicles round-robin, each moving a few
+metres per fix) at a steady rate and notes when each ``position`` event reaches each client.
 
-To measure the real endpoints instead, change ``bench_app`` and the ``SSE_PATH``/``POST_PATH``
-requests; the client side does not depend on the app.
+Latency counts from the event's ``received_at``: the server's clock when the ingest accepted
+the fix (issue #4's "fix accepted"; taken before the fix is stored and committed), and for
+reference from the POST being sent (``from_send``) and its answer arriving (``from_response``).
+Same clock, same machine. Events are parsed only after the run, so the load generator spends
+its time reading sockets while it measures.
 """
 
 from __future__ import annotations
@@ -17,63 +20,45 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
+import os
 import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
 
-from fastapi import FastAPI
-
-from lastmile.live import LiveEvent, LiveStreamResponse, build_broker, sse_response
-
-SSE_PATH = "/live/fleet"
-POST_PATH = "/fixes"
-CHANNEL = "fleet:bench"
+SSE_PATH = "/v1/live/fleet"
+POST_PATH = "/v1/positions"
 OPENING = b": connected"  # the first line sse_response writes, once the client is subscribed
+POSITION = b"event: position\n"
+START = (41.15, -8.61)  # Porto: where the bench's vehicles start (the depot)
+SPEED_MPS = 10.0  # how fast each vehicle moves between its fixes (36 km/h)
 
 
-def bench_app(redis_url: str | None = None, prefix: str = "lastmile") -> FastAPI:
-    """The server under test: the broker and SSE path of the live views, without the database."""
-    broker = build_broker(redis_url, prefix=prefix)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
-        yield
-        await broker.stop()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get(SSE_PATH, response_class=LiveStreamResponse)
-    async def live() -> LiveStreamResponse:
-        return sse_response(broker.subscribe(CHANNEL))
-
-    @app.post(POST_PATH)
-    def accept(fix: dict[str, Any]) -> dict[str, bool]:
-        # Stamped like the ingest's received_at: the moment the server accepted the fix.
-        broker.publish(CHANNEL, LiveEvent("position", {**fix, "received_at": time.time()}))
-        return {"accepted": True}
-
-    @app.get("/healthz")
-    def health() -> dict[str, bool]:
-        return {"ok": True}
-
-    return app
+@dataclass(frozen=True)
+class _Tenant:
+    organization_id: str
+    token: str
+    vehicle_ids: list[str]
 
 
 @dataclass
 class _Clock:
-    """What the load generator saw: when each fix was sent and accepted, when each arrived."""
+    """What the load generator saw: when each fix was sent and answered, when events arrived."""
 
+    keys: dict[tuple[str, int], int] = field(default_factory=dict)  # (vehicle, t ms) -> seq
     sent: dict[int, float] = field(default_factory=dict)
     answered: dict[int, float] = field(default_factory=dict)
-    arrivals: list[tuple[int, float, float]] = field(default_factory=list)  # seq, accepted, at
+    accepted: int = 0
+    refused: list[str] = field(default_factory=list)
+    arrivals: list[tuple[int, bytes, float]] = field(default_factory=list)  # client, raw, at
     subscribed: int = 0
     failed: int = 0
 
@@ -84,138 +69,262 @@ def run_fanout_bench(
     rate_per_s: float = 20.0,
     redis_url: str | None = None,
     servers: int = 1,
+    vehicles: int = 5,
     connect_concurrency: int = 100,
     on_progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Serve ``bench_app``, connect ``subscribers`` SSE clients, post ``fixes``, time delivery.
+    """Serve the app, connect ``subscribers`` SSE clients, post ``fixes``, time delivery.
 
     Parameters
     ----------
     subscribers
-        Concurrent SSE connections, split evenly over the ``servers``.
+        Concurrent ``/v1/live/fleet`` streams, split evenly over the ``servers``.
     fixes
-        Fixes posted, one every ``1 / rate_per_s`` seconds, alternating between servers.
+        Fixes posted to the first server, one every ``1 / rate_per_s`` seconds, one per
+        request, to ``vehicles`` vehicles in turn.
     redis_url
-        Serve with the Redis broker (required for more than one server process).
+        Serve with ``LASTMILE_REDIS_URL`` (broker and hot positions; needed for several
+        servers).
     servers
         uvicorn processes; with several, every event crosses Redis to reach the others.
 
     Returns
     -------
     dict
-        ``subscribers``, ``events_expected``, ``events_received``, and latency percentiles
-        ``p50_ms``/``p95_ms``/``p99_ms``/``max_ms`` from "fix accepted" (the server's stamp,
-        taken just before it publishes; same clock, same machine). For reference the same from
-        the POST being sent (``from_send``) and from its response arriving
-        (``from_response``; often negative: the event can beat the response).
+        ``subscribers``, ``events_expected`` (accepted fixes x subscribed clients),
+        ``events_received``, and latency percentiles ``p50_ms``/``p95_ms``/``p99_ms``/``max_ms``
+        from "fix accepted" (the event's ``received_at``). For reference the same from the POST
+        being sent (``from_send``), from its answer arriving (``from_response``; often
+        negative: the event can beat the response) and the POST round trip (``post``).
     """
     if servers > 1 and not redis_url:
         raise ValueError("several server processes share events only through Redis")
-    _raise_open_files_limit(subscribers + 256)
+    if servers < 1 or vehicles < 1 or subscribers < 1:
+        raise ValueError("servers, vehicles and subscribers must be at least 1")
+    _raise_open_files_limit(subscribers + 256)  # the servers inherit it
     progress = on_progress or (lambda _message: None)
-    prefix = f"lastmile-bench-{uuid.uuid4().hex[:8]}"
-    ports = [_free_port() for _ in range(servers)]
-    procs = [_start_server(port, redis_url, prefix) for port in ports]
-    try:
-        clock = asyncio.run(
-            _drive(ports, subscribers, fixes, rate_per_s, connect_concurrency, progress)
-        )
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
+    with tempfile.TemporaryDirectory(prefix="lastmile-fanout-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        url = f"sqlite:///{tmp / 'bench.sqlite'}"
+        progress("migrating and seeding the bench database")
+        tenant = _seed(url, vehicles)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LASTMILE_")}
+        env |= {
+            "LASTMILE_DATABASE_URL": url,
+            "LASTMILE_ENVIRONMENT": "test",
+            "LASTMILE_DATA_DIR": str(tmp),
+        }
+        if redis_url:
+            env["LASTMILE_REDIS_URL"] = redis_url
+        ports = [_free_port() for _ in range(servers)]
+        logs = [(tmp / f"server-{n}.log").open("wb") for n in range(servers)]
+        procs = [_start_server(port, env, log) for port, log in zip(ports, logs, strict=True)]
+        try:
             try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    ms = [
-        ((at - accepted) * 1000, (at - clock.sent[seq]) * 1000, (at - clock.answered[seq]) * 1000)
-        for seq, accepted, at in clock.arrivals
-    ]
+                clock = asyncio.run(
+                    _drive(
+                        ports, tenant, subscribers, fixes, rate_per_s, connect_concurrency,
+                        progress, died=lambda: any(p.poll() is not None for p in procs),
+                    )
+                )  # fmt: skip
+            finally:
+                _stop(procs)
+                for log in logs:
+                    log.close()
+        except Exception as exc:
+            tails = [(tmp / f"server-{n}.log").read_text(errors="replace")[-3000:]
+                     for n in range(servers)]  # fmt: skip
+            raise RuntimeError(f"fan-out bench failed: {exc!r}; server logs: {tails}") from exc
+        finally:
+            if redis_url:
+                _forget_positions(redis_url, tenant.organization_id)
+    return _result(clock, tenant, redis_url, servers, subscribers, fixes, rate_per_s)
+
+
+def _result(
+    clock: _Clock,
+    tenant: _Tenant,
+    redis_url: str | None,
+    servers: int,
+    subscribers: int,
+    fixes: int,
+    rate_per_s: float,
+) -> dict[str, Any]:
+    from_accepted: list[float] = []
+    from_send: list[float] = []
+    from_response: list[float] = []
+    seen: set[tuple[int, int]] = set()
+    for client, message, at in clock.arrivals:
+        data = json.loads(message.split(b"\ndata: ", 1)[1].split(b"\n", 1)[0])
+        seq = clock.keys.get((data["vehicle_id"], _epoch_ms(data["at"])))
+        if seq is None or (client, seq) in seen:  # not posted by this run, or seen already
+            continue
+        seen.add((client, seq))
+        received_at = datetime.fromisoformat(data["received_at"]).timestamp()
+        from_accepted.append((at - received_at) * 1000)
+        from_send.append((at - clock.sent[seq]) * 1000)
+        from_response.append((at - clock.answered[seq]) * 1000)
+    post_ms = [(clock.answered[s] - clock.sent[s]) * 1000 for s in clock.answered]
     return {
         "backend": "redis" if redis_url else "in-process",
         "servers": servers,
         "subscribers": subscribers,
         "subscribed": clock.subscribed,
+        "vehicles": len(tenant.vehicle_ids),
         "fixes": fixes,
+        "fixes_accepted": clock.accepted,
+        "fixes_refused": len(clock.refused),
         "rate_per_s": rate_per_s,
-        "events_expected": fixes * clock.subscribed,
-        "events_received": len(clock.arrivals),
-        **_percentiles([m[0] for m in ms]),
-        "from_send": _percentiles([m[1] for m in ms]),
-        "from_response": _percentiles([m[2] for m in ms]),
+        "events_expected": clock.accepted * clock.subscribed,
+        "events_received": len(from_accepted),
+        **_percentiles(from_accepted),
+        "from_send": _percentiles(from_send),
+        "from_response": _percentiles(from_response),
+        "post": _percentiles(post_ms),
     }
+
+
+def _seed(url: str, vehicles: int) -> _Tenant:
+    """A migrated database with one organisation, its dispatcher and ``vehicles`` vans."""
+    from lastmile.auth.models import Role
+    from lastmile.auth.service import create_user, issue_access_token
+    from lastmile.db.engine import Database
+    from lastmile.db.migrate import upgrade
+    from lastmile.fleet.models import Depot, DepotKind, Vehicle, VehicleType
+    from lastmile.kit.crypto import random_token
+    from lastmile.kit.ids import new_id
+    from lastmile.organizations.service import create_organization
+    from lastmile.routing.profiles import RoutingProfile
+
+    upgrade(url)
+    db = Database(url)
+    try:
+        with db.unit_of_work() as session:
+            org = create_organization(session, "Fan-out bench", "Europe/Lisbon")
+            user = create_user(
+                session, org.id, email=f"dispatch-{org.id[-8:]}@bench.example.org",
+                name="Bench dispatcher", role=Role.dispatcher, password=random_token(),
+            )  # fmt: skip
+            token = issue_access_token(session, user, timedelta(hours=12)).token
+            depot = Depot(
+                id=new_id("dep"), organization_id=org.id, name="Bench depot",
+                kind=DepotKind.depot, lat=START[0], lon=START[1], opening_hours=[],
+            )  # fmt: skip
+            session.add(depot)
+            session.flush()
+            fleet = [
+                Vehicle(
+                    id=new_id("veh"), organization_id=org.id, name=f"Van {n + 1}",
+                    type=VehicleType.van, capacity_parcels=120, capacity_kg=800.0,
+                    capacity_litres=5000.0, avg_speed_kmh=30.0,
+                    routing_profile=RoutingProfile.VAN, home_depot_id=depot.id,
+                )
+                for n in range(vehicles)
+            ]  # fmt: skip
+            session.add_all(fleet)
+            session.flush()
+            return _Tenant(org.id, token, [v.id for v in fleet])
+    finally:
+        db.dispose()
 
 
 async def _drive(
     ports: list[int],
+    tenant: _Tenant,
     subscribers: int,
     fixes: int,
     rate_per_s: float,
     connect_concurrency: int,
     progress: Callable[[str], None],
+    died: Callable[[], bool],
 ) -> _Clock:
     clock = _Clock()
     for port in ports:
-        await _wait_until_serving(port)
+        await _wait_until_serving(port, died)
     progress(f"connecting {subscribers} SSE clients")
     gate = asyncio.Semaphore(connect_concurrency)
     all_in = asyncio.Event()
     clients = [
-        asyncio.create_task(_subscriber(ports[n % len(ports)], gate, clock, subscribers, all_in))
+        asyncio.create_task(
+            _subscriber(n, ports[n % len(ports)], tenant.token, gate, clock, subscribers, all_in)
+        )
         for n in range(subscribers)
     ]
     with contextlib.suppress(TimeoutError):  # then report what did subscribe
         await asyncio.wait_for(all_in.wait(), 120)
     progress(f"{clock.subscribed} subscribed; posting {fixes} fixes at {rate_per_s}/s")
-    posters = [await asyncio.open_connection("127.0.0.1", port) for port in ports]
+    reader, writer = await asyncio.open_connection("127.0.0.1", ports[0])
+    # Each vehicle drives east at SPEED_MPS: its fixes are 1 / rate * vehicles apart in time.
+    metres_per_fix = SPEED_MPS * len(tenant.vehicle_ids) / rate_per_s
+    step_deg = metres_per_fix / (111_320 * math.cos(math.radians(START[0])))
+    last_ms = dict.fromkeys(tenant.vehicle_ids, 0)
     start = time.monotonic()
     for seq in range(fixes):
         await asyncio.sleep(max(0.0, start + seq / rate_per_s - time.monotonic()))
-        reader, writer = posters[seq % len(posters)]
-        await _post_fix(reader, writer, seq, clock)
-    expected = fixes * clock.subscribed
+        lap, turn = divmod(seq, len(tenant.vehicle_ids))
+        vehicle_id = tenant.vehicle_ids[turn]
+        t_ms = max(int(time.time() * 1000), last_ms[vehicle_id] + 1)  # distinct per vehicle
+        last_ms[vehicle_id] = t_ms
+        fix = {
+            "t": _iso_ms(t_ms),
+            "lat": START[0] + 0.001 * turn,
+            "lon": START[1] + step_deg * lap,
+            "accuracy": 8,
+        }
+        clock.keys[(vehicle_id, t_ms)] = seq
+        await _post_fix(reader, writer, tenant.token, seq, vehicle_id, fix, clock)
+    expected = clock.accepted * clock.subscribed
     deadline = time.monotonic() + 10
     while len(clock.arrivals) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     for task in clients:
         task.cancel()
     await asyncio.gather(*clients, return_exceptions=True)
-    for _, writer in posters:
-        writer.close()
+    writer.close()
     return clock
 
 
 async def _subscriber(
-    port: int, gate: asyncio.Semaphore, clock: _Clock, total: int, all_in: asyncio.Event
+    client: int,
+    port: int,
+    token: str,
+    gate: asyncio.Semaphore,
+    clock: _Clock,
+    total: int,
+    all_in: asyncio.Event,
 ) -> None:
     async with gate:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            request = f"GET {SSE_PATH} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n"
+            request = (
+                f"GET {SSE_PATH} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n"
+                f"Authorization: Bearer {token}\r\n\r\n"
+            )
             writer.write(request.encode())
             head = await reader.readuntil(b"\r\n\r\n")
             if b" 200 " not in head.split(b"\r\n", 1)[0]:
                 raise ConnectionError(head.decode(errors="replace"))
         except (OSError, asyncio.IncompleteReadError):
             clock.failed += 1
+            if clock.subscribed + clock.failed >= total:
+                all_in.set()
             return
     buffer = b""
     subscribed = False
+    arrivals = clock.arrivals
     try:
         while True:
             buffer += await _read_chunk(reader)
             *messages, buffer = buffer.split(b"\n\n")
             now = time.time()
             for message in messages:
-                if not subscribed and message.startswith(OPENING):
+                if message.startswith(POSITION):
+                    arrivals.append((client, message, now))  # parsed after the run
+                elif not subscribed and message.startswith(OPENING):
                     subscribed = True
                     clock.subscribed += 1
                     if clock.subscribed + clock.failed >= total:
                         all_in.set()
-                elif message.startswith(b"event: position\n"):
-                    data = json.loads(message.split(b"\ndata: ", 1)[1].split(b"\n", 1)[0])
-                    clock.arrivals.append((data["seq"], data["received_at"], now))
     finally:
         writer.close()
 
@@ -230,14 +339,18 @@ async def _read_chunk(reader: asyncio.StreamReader) -> bytes:
 
 
 async def _post_fix(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seq: int, clock: _Clock
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    token: str,
+    seq: int,
+    vehicle_id: str,
+    fix: dict[str, Any],
+    clock: _Clock,
 ) -> None:
-    fix = {"seq": seq, "vehicle_id": f"veh_{seq % 50}", "lat": 41.15, "lon": -8.61,
-           "speed_mps": 8.3, "heading_deg": 90.0, "t": time.time()}  # fmt: skip
-    body = json.dumps(fix).encode()
+    body = json.dumps({"fixes": [fix], "vehicle_id": vehicle_id}).encode()
     head = (
         f"POST {POST_PATH} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     clock.sent[seq] = time.time()
     writer.write(head.encode() + body)
@@ -247,10 +360,22 @@ async def _post_fix(
         for line in response.split(b"\r\n")
         if line.lower().startswith(b"content-length:")
     )
-    await reader.readexactly(length)
+    answer = await reader.readexactly(length)
     clock.answered[seq] = time.time()
     if b" 200 " not in response.split(b"\r\n", 1)[0]:
-        raise RuntimeError(f"the server refused a fix: {response!r}")
+        raise RuntimeError(f"the server refused a fix: {response!r} {answer!r}")
+    report = json.loads(answer)
+    clock.accepted += report["accepted"]
+    clock.refused += [f"{r['reason']}: {r['detail']}" for r in report["refused"]]
+
+
+def _iso_ms(t_ms: int) -> str:
+    moment = datetime.fromtimestamp(t_ms / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _epoch_ms(iso: str) -> int:
+    return round(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
 def _percentiles(latencies_ms: list[float]) -> dict[str, float | None]:
@@ -278,14 +403,34 @@ def _free_port() -> int:
         return port
 
 
-def _start_server(port: int, redis_url: str | None, prefix: str) -> subprocess.Popen[bytes]:
+def _start_server(port: int, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "lastmile.bench.fanout", "--port", str(port)]
-    command += ["--prefix", prefix] + (["--redis-url", redis_url] if redis_url else [])
-    return subprocess.Popen(command)
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-async def _wait_until_serving(port: int) -> None:
-    deadline = time.monotonic() + 30
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _forget_positions(redis_url: str, organization_id: str) -> None:
+    """Drop the bench organisation's hot positions from the shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    with contextlib.suppress(redis.RedisError):
+        client.delete(f"lastmile:latest:{organization_id}")
+    client.close()
+
+
+async def _wait_until_serving(port: int, died: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60
     while True:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -296,22 +441,22 @@ async def _wait_until_serving(port: int) -> None:
             writer.close()
         except OSError:
             pass
-        if time.monotonic() > deadline:
+        if died() or time.monotonic() > deadline:
             raise RuntimeError(f"the bench server on port {port} did not start")
         await asyncio.sleep(0.1)
 
 
 def _serve() -> None:
+    """One server process: the app factory under uvicorn, configured by ``LASTMILE_*``."""
     import uvicorn
 
     parser = argparse.ArgumentParser(description="The fan-out bench's server process.")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--redis-url")
-    parser.add_argument("--prefix", default="lastmile")
     args = parser.parse_args()
     _raise_open_files_limit(4096)
     uvicorn.run(
-        bench_app(args.redis_url, args.prefix),
+        "lastmile.app:create_app",
+        factory=True,
         host="127.0.0.1",
         port=args.port,
         log_level="warning",

@@ -155,8 +155,9 @@ def _local(day: date, hour: float) -> datetime:
     return moment.astimezone(UTC)
 
 
-def live_day(now: datetime, *, lead_h: float = 1.0) -> tuple[date, float]:
-    """The service date and ``day_start_h`` of a demo day whose shifts began ``lead_h`` ago.
+def live_day(now: datetime, *, lead_h: float = 1.25) -> tuple[date, float]:
+    """The service date and ``day_start_h`` of a demo day whose first shifts began ``lead_h``
+    ago (to the 5 minutes), so the later ones (an hour on) leave their depots about now.
 
     Whatever the time, the fleet is then on the road with most of its day ahead (in the morning
     that is the usual 7-8 am start). Shifts must start on the service date, so the start is

@@ -145,6 +145,16 @@ def live_fleet(city: DemoCity, vehicle_ids: Sequence[str], count: int) -> list[s
     return chosen
 
 
+def live_orders(city: DemoCity, order_ids: Sequence[str], count: int) -> list[str]:
+    """The first ``count`` orders without a delivery window: routes of only these run on from
+    the start of their shifts, where a window hours ahead would park a vehicle until then."""
+    return [
+        order_id
+        for order, order_id in zip(city.orders, order_ids, strict=True)
+        if not order.get("windows")
+    ][:count]
+
+
 def plan_day(
     db: Database,
     services: Services,
@@ -211,8 +221,7 @@ def issue_links(
         upcoming.sort(key=lambda item: (item[1][min(1, len(item[1]) - 1)].planned_arrival,
                                         item[0].id))  # fmt: skip
         for (route, stops), skip in zip(upcoming, ahead, strict=False):
-            index = min(skip, len(stops) - 1)
-            stop = stops[index]
+            stop = stops[min(skip, len(stops) - 1)]
             order = OrderRepository(session, principal).get(stop.order_ids[0])
             if order is None:
                 continue
@@ -224,7 +233,13 @@ def issue_links(
                     order_id=order.id,
                     reference=order.merchant_reference,
                     vehicle=vehicle.name if vehicle else route.vehicle_id,
-                    stops_before=index,
+                    stops_before=sum(
+                        1
+                        for s in route.stops
+                        if s.kind == "stop"
+                        and s.position < stop.position
+                        and s.planned_departure > after
+                    ),
                     planned_arrival=stop.planned_arrival,
                 )
             )

@@ -107,9 +107,6 @@ class LearningConfig:
     # The most recent residuals per band: about a quarter of a 40-route day, so the windows
     # follow the day's traffic rather than the morning's.
     max_residuals_per_band: int = 500
-    # Step of the adaptive quantile levels per residual (adaptive conformal inference): a
-    # miss widens the window's edge by this share of a level, hits narrow it nine times less.
-    adapt_rate: float = 0.002
     # Recent legs of the whole fleet whose median pace is each route's prior (a rush hour
     # slows everyone; a route's own legs take over as they come).
     fleet_pace_legs: int = 100

@@ -115,18 +115,21 @@ class FleetLearning:
         return self._residuals.window(horizon_s)
 
     def observe_residuals(self, residuals: Iterable[tuple[float, float]]) -> None:
-        """Learn (horizon, actual - predicted) pairs, e.g. every prediction of one arrival."""
+        """
+        Learn from one arrival's predictions.
+
+        Parameters
+        ----------
+        residuals
+            (lead, actual - predicted) pairs; the lead is actual arrival minus the moment the
+            prediction was made.
+        """
         self._residuals.observe(residuals)
 
     @property
     def residual_count(self) -> int:
         """Residuals held over all horizon bands."""
         return len(self._residuals)
-
-    @property
-    def window_levels(self) -> tuple[float, float]:
-        """The adapted quantile levels of the window's edges."""
-        return self._residuals.low_level, self._residuals.high_level
 
     # --- persistence -----------------------------------------------------------------------
 
@@ -136,7 +139,7 @@ class FleetLearning:
             "version": STATE_VERSION,
             "dwells": {method: list(seen) for method, seen in self._dwells.items()},
             "legs": list(self._legs),
-            **self._residuals.to_state(),
+            "residuals": self._residuals.to_state(),
         }
 
     @classmethod
@@ -154,5 +157,5 @@ class FleetLearning:
             for seconds in seen:
                 learning.observe_dwell(method, float(seconds))
         learning._legs.extend(float(v) for v in state["legs"])
-        learning._residuals.load(state)
+        learning._residuals.load(state["residuals"])
         return learning

@@ -1,4 +1,14 @@
-"""ETA windows from past residuals: horizon bands, conformal quantiles, adaptive levels."""
+"""ETA windows from past residuals: lead-normalised conformal quantiles per horizon band.
+
+A residual ``r = actual - predicted`` of a prediction made ``L`` seconds before the actual
+arrival (its lead) is normalised as ``z = r / (L + floor)``: errors grow with how far ahead
+the prediction was, and stay finite near the stop. At prediction time only the predicted
+horizon ``h`` is known, and ``L = h + r``; solving ``r = z (h + floor + r)`` gives the offset
+``r = z (h + floor) / (1 - z)``. Because that map is increasing in ``z``, an arrival falls
+inside the window exactly when its ``z`` falls between the quantiles: the window covers the
+intended share of arrivals at every lead, as far as ``z`` is alike across leads. (Scaling by
+``h`` instead would make windows narrowest for exactly the arrivals that run late.)
+"""
 
 from __future__ import annotations
 
@@ -14,8 +24,9 @@ from lastmile.eta.config import LearningConfig
 Window = tuple[float, float, float]
 """Offsets in seconds from a raw prediction: (low quantile, median, high quantile)."""
 
-# Adapted levels stay inside these: beyond them the window says nothing, or nothing useful.
-LOW_LEVELS, HIGH_LEVELS = (0.005, 0.45), (0.55, 0.995)
+# z = r / (L + floor) is below 1 whenever the arrival comes after the prediction is made;
+# capping it bounds the late edge at nine times the scale.
+MAX_Z = 0.9
 
 
 def conformal_quantile(values: Sequence[float], q: float) -> float:
@@ -33,87 +44,67 @@ def conformal_quantile(values: Sequence[float], q: float) -> float:
 
 class ResidualPool:
     """
-    Residuals (actual - predicted arrival) by horizon, turned into window offsets.
+    Normalised residuals by lead band, turned into window offsets.
 
-    A residual is normalised by ``horizon + horizon_floor_s`` and kept in its horizon band
-    (the most recent ``max_residuals_per_band``, so the pool follows the day's traffic).
-    A band's quantiles are blended with those of all bands pooled, and those with a skewed
-    prior, each weighing data by ``n / (n + prior_weight)``.
-
-    The quantile levels themselves adapt (adaptive conformal inference, Gibbs and Candes
-    2021): each residual that falls below the window lowers the low level, each above raises
-    the high level, and hits move them back, so the long-run share of arrivals inside the
-    window tracks the target even when the day's traffic shifts.
+    Each band keeps its most recent ``max_residuals_per_band`` values. A band's quantiles are
+    blended with those of all bands pooled, and those with a skewed prior, each weighing data
+    by ``n / (n + prior_weight)``.
     """
 
     def __init__(self, config: LearningConfig) -> None:
         self.config = config
         bands = len(config.horizon_edges_s) + 1
-        self._bands: list[deque[tuple[float, float]]] = [
+        self._bands: list[deque[float]] = [
             deque(maxlen=config.max_residuals_per_band) for _ in range(bands)
         ]
-        self.low_level = config.low_quantile
-        self.high_level = config.high_quantile
         self._cache: dict[int, Window] = {}
 
     def __len__(self) -> int:
         return sum(len(band) for band in self._bands)
 
-    def band(self, horizon_s: float) -> int:
-        """Index of the horizon band ``horizon_s`` falls in (0: closer than the first edge)."""
-        return bisect.bisect_right(self.config.horizon_edges_s, horizon_s)
+    def band(self, seconds_ahead: float) -> int:
+        """Index of the band a lead or horizon falls in (0: closer than the first edge)."""
+        return bisect.bisect_right(self.config.horizon_edges_s, seconds_ahead)
 
-    def scale_s(self, horizon_s: float) -> float:
-        """Seconds one unit of normalised residual stands for at this horizon."""
-        return max(horizon_s, 0.0) + self.config.horizon_floor_s
+    def scale_s(self, seconds_ahead: float) -> float:
+        """Seconds of residual one unit of ``z`` stands for at this lead."""
+        return max(seconds_ahead, 0.0) + self.config.horizon_floor_s
+
+    def observe(self, residuals: Iterable[tuple[float, float]]) -> None:
+        """Learn (lead, actual - predicted) pairs, e.g. all predictions made for one arrival."""
+        added = False
+        for lead, residual in residuals:
+            if math.isfinite(lead) and math.isfinite(residual) and lead >= 0:
+                self._bands[self.band(lead)].append(residual / self.scale_s(lead))
+                added = True
+        if added:
+            self._cache.clear()
 
     def window(self, horizon_s: float) -> Window:
-        """Offsets (low, median, high) to add to a raw prediction made ``horizon_s`` ahead."""
+        """Offsets (low, median, high) to add to a raw prediction ``horizon_s`` ahead."""
         band = self.band(horizon_s)
         z = self._cache.get(band)
         if z is None:
-            z = self._cache[band] = self._blend(self._normalised(band), self._pooled())
+            z = self._cache[band] = self._blend(list(self._bands[band]), self._pooled())
         scale = self.scale_s(horizon_s)
-        return z[0] * scale, z[1] * scale, z[2] * scale
-
-    def observe(self, residuals: Iterable[tuple[float, float]]) -> None:
-        """
-        Learn (horizon, residual) pairs, e.g. all predictions made for one arrival.
-
-        Each is first scored against the current window at its horizon to adapt the levels.
-        """
-        c = self.config
-        pairs = [(h, r) for h, r in residuals if math.isfinite(h) and math.isfinite(r)]
-        for horizon, residual in pairs:
-            low, _, high = self.window(horizon)
-            below, above = residual < low, residual > high
-            self.low_level += c.adapt_rate * (c.low_quantile - below)
-            self.high_level += c.adapt_rate * (above - (1 - c.high_quantile))
-        self.low_level = min(max(self.low_level, LOW_LEVELS[0]), LOW_LEVELS[1])
-        self.high_level = min(max(self.high_level, HIGH_LEVELS[0]), HIGH_LEVELS[1])
-        for horizon, residual in pairs:
-            self._bands[self.band(horizon)].append((horizon, residual))
-        if pairs:
-            self._cache.clear()
+        low, mid, high = (min(q, MAX_Z) for q in z)
+        return low * scale / (1 - low), mid * scale / (1 - mid), high * scale / (1 - high)
 
     def _levels(self) -> tuple[float, float, float]:
-        return self.low_level, 0.5, self.high_level
+        return self.config.low_quantile, 0.5, self.config.high_quantile
 
     def _prior(self) -> Window:
         c, normal = self.config, statistics.NormalDist()
-        low, high = normal.inv_cdf(self.low_level), normal.inv_cdf(self.high_level)
+        low, high = normal.inv_cdf(c.low_quantile), normal.inv_cdf(c.high_quantile)
         m = c.prior_median_z
         return m + low * c.prior_early_sd_z, m, m + high * c.prior_late_sd_z
 
     def _pooled(self) -> Window:
         pooled = self._cache.get(-1)
         if pooled is None:
-            everything = [z for b in range(len(self._bands)) for z in self._normalised(b)]
+            everything = [z for band in self._bands for z in band]
             pooled = self._cache[-1] = self._blend(everything, self._prior())
         return pooled
-
-    def _normalised(self, band: int) -> list[float]:
-        return [r / self.scale_s(h) for h, r in self._bands[band]]
 
     def _blend(self, values: list[float], fallback: Window) -> Window:
         if not values:
@@ -127,15 +118,13 @@ class ResidualPool:
         return low, min(max(mid, low), high), high
 
     def to_state(self) -> dict[str, Any]:
-        """JSON-able: the adapted levels and every (horizon, residual) pair held."""
-        return {
-            "levels": [self.low_level, self.high_level],
-            "residuals": [[h, r] for band in self._bands for h, r in band],
-        }
+        """JSON-able: the normalised residuals held, per band."""
+        return {"edges": list(self.config.horizon_edges_s), "bands": [list(b) for b in self._bands]}
 
     def load(self, state: Mapping[str, Any]) -> None:
-        """Take the pairs and levels of :meth:`to_state` (bands are recomputed)."""
-        for horizon, residual in state["residuals"]:
-            self._bands[self.band(float(horizon))].append((float(horizon), float(residual)))
-        self.low_level, self.high_level = (float(v) for v in state["levels"])
+        """Take the residuals of :meth:`to_state`; ignored if the bands were set up differently."""
+        if list(state["edges"]) != list(self.config.horizon_edges_s):
+            return
+        for band, values in zip(self._bands, state["bands"], strict=True):
+            band.extend(float(z) for z in values)
         self._cache.clear()

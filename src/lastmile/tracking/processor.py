@@ -48,7 +48,13 @@ from lastmile.planning.service import RouteService
 from lastmile.services import Services
 from lastmile.tracking.channels import fleet_channel, order_channel
 from lastmile.tracking.fixes import IncomingFix
-from lastmile.tracking.view import driver_visible, eta_payload, iso, stops_before
+from lastmile.tracking.view import (
+    TIMELINE_LABELS,
+    driver_visible,
+    eta_payload,
+    iso,
+    stops_before,
+)
 
 log = logging.getLogger(__name__)
 
@@ -371,7 +377,7 @@ class _RouteRun:
             order_channel(order.id),
             "status",
             {"status": order.status.value, "at": iso(utcnow()),
-             "label": order.status.value.replace("_", " ").capitalize()},
+             "label": TIMELINE_LABELS[order.status]},
         )  # fmt: skip
 
     def finish(self) -> None:

@@ -74,6 +74,15 @@ def _nearest(coords: Sequence[Sequence[float]], lat: float, lon: float, lo: int,
     return best
 
 
+def _passed(a: Sequence[float], b: Sequence[float], point: tuple[float, float]) -> bool:
+    """Whether ``point`` (lat, lon) lies past vertex ``a`` on the segment towards ``b``."""
+    scale = math.cos(math.radians(point[0]))
+    ax, ay = a[0] * scale, a[1]
+    bx, by = b[0] * scale, b[1]
+    px, py = point[1] * scale, point[0]
+    return (px - ax) * (bx - ax) + (py - ay) * (by - ay) > 0
+
+
 def remaining_path(
     geometry: dict[str, Any] | None,
     previous: tuple[float, float] | None,
@@ -91,6 +100,8 @@ def remaining_path(
     start = _nearest(coords, *previous, 0, len(coords)) if previous else 0
     end = _nearest(coords, *target, start, len(coords))
     here = _nearest(coords, *driver, start, end + 1)
+    if here < end and _passed(coords[here], coords[here + 1], driver):
+        here += 1  # the driver is already beyond the nearest vertex: don't draw backwards
     leg = [[c[1], c[0]] for c in coords[here : end + 1]]
     return [[driver[0], driver[1]], *leg, [target[0], target[1]]]
 
@@ -177,11 +188,14 @@ def customer_snapshot(
     events = session.scalars(
         select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.at)
     ).all()
-    timeline = [
-        {"at": iso(e.at), "status": e.to_status.value, "label": TIMELINE_LABELS[e.to_status]}
-        for e in events
-        if e.from_status is not e.to_status
-    ]
+    timeline: list[dict[str, Any]] = []
+    for e in events:
+        # Status moves only (not edits), each step once.
+        if e.from_status is e.to_status or (timeline and timeline[-1]["status"] == e.to_status):
+            continue
+        timeline.append(
+            {"at": iso(e.at), "status": e.to_status.value, "label": TIMELINE_LABELS[e.to_status]}
+        )
     destination = _destination(session, order)
     eta = driver = path = before = None
     context = route_context(session, order)

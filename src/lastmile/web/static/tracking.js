@@ -3,8 +3,7 @@
 // this script only draws it. All text goes in through textContent, never as HTML.
 (() => {
   'use strict';
-  const root = document.getElementById('main');
-  const $ = (id) => document.getElementById(id);
+  const $ = (id) => document.getElementById(id), root = $('main');
   const TERMINAL = ['delivered', 'returned', 'cancelled'];
   const STATUS = {
     created: 'Order received', planned: 'Preparing your delivery', dispatched: 'With your driver',
@@ -110,6 +109,7 @@
         alt: 'Your address', keyboard: false }).addTo(map);
     }
     if (line) { line.remove(); line = null; }
+    if (state.driver) trim(state.driver);
     if (state.driver && state.path && state.path.length > 1) {
       line = L.polyline(state.path, { className: 'route-line', color: '#1746a2', weight: 5,
         opacity: 0.85, interactive: false }).addTo(map);
@@ -157,15 +157,19 @@
     if (span) place.raf = requestAnimationFrame(step); else step(t0);
   }
 
-  function trim(v) { // drop the part of the remaining leg the driver has already driven
-    if (!state.path || !line) return;
-    let best = 0, bestD = Infinity;
-    state.path.forEach(([a, b], i) => {
-      const dd = (a - v.lat) ** 2 + (b - v.lon) ** 2;
-      if (dd < bestD) { best = i; bestD = dd; }
-    });
-    state.path = [[v.lat, v.lon], ...state.path.slice(best + 1)];
-    line.setLatLngs(state.path);
+  function trim(v) { // cut the remaining leg where the driver is now: drop what lies behind
+    if (!state.path) return;
+    const rest = state.path.slice(1), k = Math.cos((v.lat * Math.PI) / 180);
+    let cut = 0, best = Infinity;
+    for (let i = 0; i + 1 < rest.length; i++) { // nearest segment, lon scaled to ground distance
+      const [ay, ax] = rest[i], [by, bx] = rest[i + 1];
+      const dx = (bx - ax) * k, dy = by - ay, px = (v.lon - ax) * k, py = v.lat - ay;
+      const t = Math.max(0, Math.min(1, (px * dx + py * dy) / (dx * dx + dy * dy || 1)));
+      const d = (px - t * dx) ** 2 + (py - t * dy) ** 2;
+      if (d < best) { best = d; cut = t > 0 ? i + 1 : i; }
+    }
+    state.path = [[v.lat, v.lon], ...rest.slice(cut)];
+    if (line) line.setLatLngs(state.path);
   }
 
   function render(data) {
@@ -178,15 +182,10 @@
     root.setAttribute('aria-busy', 'false');
   }
 
-  function live(status, label) {
-    $('live').dataset.live = status;
-    text($('live-text'), label);
-  }
+  const live = (status, label) => { $('live').dataset.live = status; text($('live-text'), label); };
 
-  function stop(label) { // no more live updates: the delivery is over or the link is dead
-    if (source) source.close();
-    live('closed', label);
-  }
+  // No more live updates: the delivery is over or the link is dead.
+  const stop = (label) => { if (source) source.close(); live('closed', label); };
 
   function gone() {
     stop('Offline');

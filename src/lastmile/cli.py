@@ -191,7 +191,7 @@ def demo(
     orders: Annotated[int, typer.Option(help="Orders in the demo day.")] = 1500,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same city).")] = 7,
     plan_orders: Annotated[
-        int, typer.Option(help="Orders planned and dispatched now; the rest wait for you.")
+        int, typer.Option(help="Orders (without a window) dispatched now; the rest wait.")
     ] = 300,
     vehicles: Annotated[int, typer.Option(help="Vehicles the planned orders go on.")] = 10,
     time_limit: Annotated[int, typer.Option(help="Search budget of that plan, seconds.")] = 20,
@@ -276,8 +276,8 @@ def demo(
     table.add_row(
         "Dispatched",
         f"{planned.assigned} of {planned.orders} planned orders on {planned.routes} routes "
-        f"(plan {planned.plan_id}); {len(logins.order_ids) - planned.assigned} orders left "
-        "for you to plan",
+        f"(plan {planned.plan_id}); {len(logins.order_ids) - planned.assigned} orders wait "
+        "for the dispatcher",
     )
     table.add_row("Simulated fleet", f"{planned.routes} vehicles driving at {speed:g}x real time")
     out.print(table)
@@ -511,6 +511,42 @@ def bench_fanout(
             rate_per_s=rate,
             redis_url=redis_url,
             servers=servers,
+        )
+    _report(result, as_json)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    vehicles: Annotated[int, typer.Option(help="Vehicles in the fleet.")] = 10_000,
+    batch: Annotated[int, typer.Option(help="Fixes per request (pings 2 s apart).")] = 10,
+    seconds: Annotated[float, typer.Option(help="Measured seconds, after the warm-up.")] = 20.0,
+    warmup: Annotated[float, typer.Option(help="Warm-up seconds.")] = 5.0,
+    connections: Annotated[int, typer.Option(help="Concurrent keep-alive connections.")] = 8,
+    drivers: Annotated[
+        bool, typer.Option(help="Each vehicle's driver reports instead of one gateway.")
+    ] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL server URL (a fresh schema is used).")
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Serve with Redis for live events and positions.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Fixes per second accepted through POST /v1/positions, load from another process."""
+    from lastmile.bench import ingest
+
+    with console.status("Ingest bench...") as status:
+        result = ingest.run(
+            database_url=database_url,
+            redis_url=redis_url,
+            vehicles=vehicles,
+            batch=batch,
+            seconds=seconds,
+            warmup_s=warmup,
+            connections=connections,
+            drivers=drivers,
+            on_progress=lambda message: status.update(f"Ingest bench: {message}..."),
         )
     _report(result, as_json)
 

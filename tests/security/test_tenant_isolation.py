@@ -68,6 +68,7 @@ def _crud(
 # merchant by its orders).
 ROUTES = [
     *_crud("/v1/depots", "depot", STAFF, STAFF, {"name": "Renamed"}, 409),
+    Route("GET", "/v1/vehicles/{id}/trace", "vehicle", STAFF),  # before the vehicle's DELETE
     *_crud("/v1/vehicles", "vehicle", STAFF, STAFF, {"name": "Renamed"}, 204),
     *_crud("/v1/drivers", "driver", STAFF, STAFF, {"name": "Renamed"}, 204),
     *_crud("/v1/shifts", "shift", STAFF, STAFF, {"breaks": []}, 204),
@@ -85,6 +86,8 @@ ROUTES = [
     Route("POST", "/v1/orders/{id}/transitions", "order", EVERYONE, {"status": "planned"}),
     Route("POST", "/v1/orders/{id}/cancel", "order", STAFF_MERCHANT),
     Route("GET", "/v1/orders/{id}/history", "order", EVERYONE),
+    Route("POST", "/v1/orders/{id}/tracking-links", "order", STAFF_MERCHANT, ok=201),
+    Route("GET", "/v1/orders/{id}/tracking-links", "order", STAFF_MERCHANT),
 ]
 
 # Routes with an id that this table does not cover yet, and why.
@@ -93,6 +96,12 @@ NOT_COVERED = {
     "GET /v1/plans/{plan_id}/events": "planning (in progress): needs a solved plan",
     "POST /v1/plans/{plan_id}/commit": "planning (in progress): needs a solved plan",
     "GET /v1/routes/{route_id}": "planning (in progress): needs a committed plan",
+    "POST /v1/routes/{route_id}/stops/{stop_id}/{what}": "tests/tracking/test_route_progress.py",
+    "DELETE /v1/tracking-links/{link_id}": "tests/tracking/test_tracking_links.py",
+    "DELETE /v1/tracking-devices/{device_id}": "tests/tracking/test_osmand.py",
+    # Customer routes: the token is the credential (tests/tracking/test_tracking_links.py).
+    "GET /v1/tracking/{token}": "token-authenticated",
+    "GET /v1/live/orders/{order_id}": "token-authenticated",
 }
 
 MATRIX = [
@@ -169,6 +178,8 @@ def _param(route: Route) -> str:
     """The name the app gives the id parameter of a route of the table."""
     if route.path.startswith("/v1/orders/"):
         return "order_id"
+    if route.path.endswith("/trace"):
+        return "vehicle_id"
     if route.path.startswith("/v1/users/"):
         return "user_id"
     if route.path.startswith("/v1/api-keys/"):

@@ -38,7 +38,7 @@ class _Track:
     at_risk: bool = False
     reported: tuple[float, float] | None = None  # window (earliest, latest) last reported
     # Raw predictions (made at, raw) sampled every record_every_s, learnt from on arrival.
-    predictions: list[tuple[float, float]] = field(default_factory=list)
+    predictions: list[tuple[float, float, float]] = field(default_factory=list)
 
     def view(self) -> StopState:
         return StopState(
@@ -250,7 +250,7 @@ class RouteTracker:
                 self._ratios.append(observed / planned)
                 self.learning.observe_leg(observed / planned)
         self._leg_from = None
-        self.learning.observe_residuals((at - made, at - raw) for made, raw in track.predictions)
+        self.learning.observe_residuals(((at - made) / pace, (at - raw) / pace) for made, raw, pace in track.predictions)
         track.predictions.clear()
         self._pending.remove(i)
         self._open.append(i)
@@ -321,7 +321,7 @@ class RouteTracker:
             else:
                 travel = legs.between_s(previous, j)
             raw = t + travel * pace
-            lo, mid, hi = learning.window(raw - now)
+            lo, mid, hi = (pace * v for v in learning.window((raw - now) / pace))
             earliest = max(now, raw + lo)
             expected = max(earliest, raw + mid)
             latest = max(expected, raw + hi)
@@ -351,7 +351,7 @@ class RouteTracker:
             i = self._index[eta.stop_id]
             stop, track = self.stops[i], self._tracks[i]
             if record:
-                track.predictions.append((now, raw))
+                track.predictions.append((now, raw, self.pace))
                 del track.predictions[: -c.max_predictions_per_stop]
             soon = eta.expected - now <= c.arriving_minutes * 60
             if track.status is StopStatus.PENDING and (eta.stops_before < c.arriving_stops or soon):

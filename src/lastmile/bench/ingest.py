@@ -1,0 +1,354 @@
+"""``lastmile bench ingest``: fixes per second accepted through ``POST /v1/positions``.
+
+The real application (``lastmile.app:create_app``) runs under uvicorn in a process of its own,
+on a fresh SQLite file, or on a fresh PostgreSQL schema with Redis for the broker and the hot
+positions, seeded with an organisation of ``vehicles`` vehicles and a dispatcher. A load
+generator in another process keeps ``connections`` HTTP/1.1 connections busy (closed loop:
+each sends its next request as soon as the last is answered). Each request is one vehicle's
+batch of ``batch`` pings 2 s apart, moving a few metres per ping: a gateway relaying its devices
+(the dispatcher's token, naming the vehicle) or, with ``drivers``, each vehicle's own driver.
+
+Throughput counts the fixes the answers report accepted during ``seconds`` after a warm-up;
+afterwards the stored rows are counted, and must equal every fix accepted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from lastmile.bench.fanout import (
+    _forget_positions,
+    _free_port,
+    _percentiles,
+    _seed,
+    _start_server,
+    _stop,
+    _wait_until_serving,
+)
+
+PATH = "/v1/positions"
+PING_S = 2  # every vehicle pings every 2 s (issue #4's fleet)
+SPEED_MPS = 5.0  # how far a vehicle moves between pings: 10 m
+ORIGIN = (41.15, -8.61)  # Porto
+FIRST_FIX_AGO_S = 900  # the first batches carry fixes from 15 minutes ago
+
+
+@dataclass(frozen=True)
+class Load:
+    """What the load generator does (sent to its process)."""
+
+    port: int
+    tokens: list[str]  # one per vehicle, or a single gateway token for all
+    vehicle_ids: list[str]
+    batch: int
+    connections: int
+    warmup_s: float
+    seconds: float
+
+
+@dataclass
+class Tally:
+    """What the load generator saw, per request: when it ended, how long, what was accepted."""
+
+    started: float = 0.0
+    ended: list[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    accepted: list[int] = field(default_factory=list)
+    refused: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def run(
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    vehicles: int = 10_000,
+    batch: int = 10,
+    seconds: float = 20.0,
+    warmup_s: float = 5.0,
+    connections: int = 8,
+    drivers: bool = False,
+    on_progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """
+    Serve the app, seed ``vehicles`` vehicles, post their batches for ``warmup_s + seconds``.
+
+    Parameters
+    ----------
+    database_url
+        A PostgreSQL server to use (a fresh schema is made and dropped); default a fresh
+        SQLite file.
+    redis_url
+        Serve with ``LASTMILE_REDIS_URL`` (live broker and hot positions in Redis).
+    batch
+        Fixes per request: one vehicle's pings, ``PING_S`` apart.
+    drivers
+        Each vehicle reports with its own driver's token instead of one gateway token.
+
+    Returns
+    -------
+    dict
+        ``fixes_per_s`` and ``requests_per_s`` in the measured window, request latency
+        ``p50_ms``/``p95_ms``/``p99_ms``/``max_ms``, ``accepted`` and ``refused`` over the
+        whole run, ``stored`` (rows afterwards) and the settings of the run.
+    """
+    if vehicles < 1 or batch < 1 or connections < 1 or seconds <= 0:
+        raise ValueError("vehicles, batch, connections and seconds must be positive")
+    progress = on_progress or (lambda _message: None)
+    backend = ("postgresql" if database_url else "sqlite") + ("+redis" if redis_url else "")
+    with tempfile.TemporaryDirectory(prefix="lastmile-ingest-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        with _database(database_url, tmp) as url:
+            progress(f"seeding {vehicles} vehicles ({backend})")
+            tenant = _seed(url, vehicles)
+            tokens = _driver_tokens(url, tenant.vehicle_ids) if drivers else [tenant.token]
+            env = {k: v for k, v in os.environ.items() if not k.startswith("LASTMILE_")}
+            env |= {
+                "LASTMILE_DATABASE_URL": url,
+                "LASTMILE_ENVIRONMENT": "test",
+                "LASTMILE_DATA_DIR": str(tmp),
+            }
+            if redis_url:
+                env["LASTMILE_REDIS_URL"] = redis_url
+            port = _free_port()
+            log_path = tmp / "server.log"
+            load = Load(port, tokens, tenant.vehicle_ids, batch, connections, warmup_s, seconds)
+            try:
+                with log_path.open("wb") as log:
+                    server = _start_server(port, env, log)
+                    try:
+                        asyncio.run(_wait_until_serving(port, lambda: server.poll() is not None))
+                        progress(
+                            f"posting batches of {batch} on {connections} connections: "
+                            f"{warmup_s:g} s warm-up, {seconds:g} s measured"
+                        )
+                        tally = _generate_elsewhere(load)
+                    finally:
+                        _stop([server])
+                progress("counting the stored fixes")
+                stored = _stored(url)
+            except Exception as exc:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"ingest bench failed: {exc!r}; server log: {tail}") from exc
+            finally:
+                if redis_url:
+                    _forget_positions(redis_url, tenant.organization_id)
+    return _result(tally, load, backend, "drivers" if drivers else "gateway", stored)
+
+
+def _result(tally: Tally, load: Load, backend: str, credential: str, stored: int) -> dict[str, Any]:
+    window = (tally.started + load.warmup_s, tally.started + load.warmup_s + load.seconds)
+    measured = [i for i, t in enumerate(tally.ended) if window[0] <= t < window[1]]
+    accepted = sum(tally.accepted)
+    return {
+        "fixes_per_s": round(sum(tally.accepted[i] for i in measured) / load.seconds),
+        "requests_per_s": round(len(measured) / load.seconds, 1),
+        **_percentiles([tally.latency_ms[i] for i in measured]),
+        "accepted": accepted,
+        "refused": tally.refused,
+        "refusals": tally.refusals,
+        "stored": stored,
+        "stored_equals_accepted": stored == accepted,
+        "errors": tally.errors[:5],
+        "batch": load.batch,
+        "vehicles": len(load.vehicle_ids),
+        "connections": load.connections,
+        "credential": credential,
+        "backend": backend,
+        "seconds": load.seconds,
+        "warmup_s": load.warmup_s,
+        "cpus": os.cpu_count(),
+    }
+
+
+@contextmanager
+def _database(server_url: str | None, tmp: Path) -> Iterator[str]:
+    """A URL for an empty database: a SQLite file in ``tmp``, or a fresh PostgreSQL schema."""
+    if server_url is None:
+        yield f"sqlite:///{tmp / 'bench.sqlite'}"
+        return
+    from sqlalchemy import text
+
+    from lastmile.db.engine import Database
+
+    schema = f"lm_bench_ingest_{os.getpid()}"
+    admin = Database(server_url)
+    try:
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in server_url else "?"
+        yield f"{server_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _driver_tokens(url: str, vehicle_ids: list[str]) -> list[str]:
+    """A driver user and access token per vehicle (drivers report the vehicle they drive)."""
+    from sqlalchemy import select
+
+    from lastmile.auth.models import Role, User
+    from lastmile.auth.service import issue_access_token
+    from lastmile.db.engine import Database
+    from lastmile.fleet.models import Driver, Vehicle
+    from lastmile.kit.crypto import DUMMY_PASSWORD_HASH
+    from lastmile.kit.ids import new_id
+
+    db = Database(url)
+    try:
+        with db.unit_of_work() as session:
+            org = session.scalars(select(Vehicle.organization_id).limit(1)).one()
+            users = [
+                User(
+                    id=new_id("usr"), organization_id=org, email=f"driver-{n}@bench.example.org",
+                    name=f"Driver {n}", role=Role.driver, password_hash=DUMMY_PASSWORD_HASH,
+                )
+                for n in range(len(vehicle_ids))
+            ]  # fmt: skip
+            session.add_all(users)
+            session.add_all(
+                Driver(id=new_id("drv"), organization_id=org, name=u.name, user_id=u.id)
+                for u in users
+            )
+            session.flush()
+            return [issue_access_token(session, u, timedelta(hours=12)).token for u in users]
+    finally:
+        db.dispose()
+
+
+def _stored(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from lastmile.db.engine import Database
+    from lastmile.tracking.models import PositionFix
+
+    db = Database(url)
+    try:
+        with db.unit_of_work(readonly=True) as session:
+            return int(session.scalar(select(func.count()).select_from(PositionFix)) or 0)
+    finally:
+        db.dispose()
+
+
+# --- the load generator (its own process) -----------------------------------------------------
+
+
+def _generate_elsewhere(load: Load) -> Tally:
+    """Run the load generator in a spawned process; its tally comes back through a pipe."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_generate, args=(load, sender), name="ingest-load")
+    process.start()
+    sender.close()
+    try:
+        tally: Tally = receiver.recv()
+    except EOFError:
+        raise RuntimeError(f"the load generator died (exit code {process.exitcode})") from None
+    finally:
+        process.join(30)
+    return tally
+
+
+def _generate(load: Load, sender: Connection) -> None:
+    sender.send(asyncio.run(_drive(load)))
+    sender.close()
+
+
+@dataclass
+class _Fleet:
+    """Each vehicle's next ping time (UNIX seconds) and position, moving along a heading."""
+
+    load: Load
+    t: list[int] = field(init=False)
+    lat: list[float] = field(init=False)
+    lon: list[float] = field(init=False)
+    step: list[tuple[float, float]] = field(init=False)  # degrees per ping (lat, lon)
+    next_vehicle: int = 0
+
+    def __post_init__(self) -> None:
+        count = len(self.load.vehicle_ids)
+        first = int(time.time()) - FIRST_FIX_AGO_S
+        metres = SPEED_MPS * PING_S
+        per_lon = 111_320 * math.cos(math.radians(ORIGIN[0]))
+        self.t = [first + n % PING_S for n in range(count)]
+        self.lat = [ORIGIN[0] + (n % 100 - 50) * 0.001 for n in range(count)]
+        self.lon = [ORIGIN[1] + (n // 100 - 50) * 0.001 for n in range(count)]
+        headings = [math.radians(n * 137.5 % 360) for n in range(count)]
+        self.step = [(metres * math.cos(h) / 111_320, metres * math.sin(h) / per_lon)
+                     for h in headings]  # fmt: skip
+
+    def request(self) -> bytes:
+        """The next vehicle's next batch, as a whole HTTP request."""
+        n = self.next_vehicle
+        self.next_vehicle = (n + 1) % len(self.load.vehicle_ids)
+        dlat, dlon = self.step[n]
+        fixes = []
+        for _ in range(self.load.batch):
+            self.lat[n] += dlat
+            self.lon[n] += dlon
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.t[n]))
+            fixes.append(
+                f'{{"t":"{stamp}","lat":{self.lat[n]:.6f},"lon":{self.lon[n]:.6f},'
+                f'"accuracy":8,"speed":{SPEED_MPS},"battery":0.8}}'
+            )
+            self.t[n] += PING_S
+        body = f'{{"vehicle_id":"{self.load.vehicle_ids[n]}","fixes":[{",".join(fixes)}]}}'
+        token = self.load.tokens[n % len(self.load.tokens)]
+        head = (
+            f"POST {PATH} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        return (head + body).encode()
+
+
+async def _drive(load: Load) -> Tally:
+    fleet, tally = _Fleet(load), Tally(started=time.time())
+    stop_at = tally.started + load.warmup_s + load.seconds
+    await asyncio.gather(*(_connection(load.port, fleet, tally, stop_at)
+                           for _ in range(load.connections)))  # fmt: skip
+    return tally
+
+
+async def _connection(port: int, fleet: _Fleet, tally: Tally, stop_at: float) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.time() < stop_at:
+            request = fleet.request()
+            sent = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            body = await reader.readexactly(length)
+            latency_ms = (time.perf_counter() - sent) * 1000
+            if b" 200 " not in head.split(b"\r\n", 1)[0]:
+                tally.errors.append(f"{head.split(b' ', 2)[1].decode()}: {body[:300].decode()}")
+                continue
+            report = json.loads(body)
+            tally.ended.append(time.time())
+            tally.latency_ms.append(latency_ms)
+            tally.accepted.append(report["accepted"])
+            tally.refused += len(report["refused"])
+            for refusal in report["refused"]:
+                tally.refusals[refusal["reason"]] = tally.refusals.get(refusal["reason"], 0) + 1
+    finally:
+        writer.close()

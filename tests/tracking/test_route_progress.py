@@ -187,3 +187,28 @@ def test_driver_confirms_arrival_and_departure_by_hand(
     assert left.json()["departed_at"]
     assert states(database, route)[1] == "departed"
     assert_problem(client.post(f"{url}/sideways", headers=tenant.headers("driver")), 422)
+
+
+def test_a_window_that_no_longer_fits_its_promise_raises_at_risk(
+    client: TestClient, database: Database, tenant: Tenant
+) -> None:
+    """Stops whose ETA window ends after the promised window are flagged at once, live."""
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    # Promised until 45 minutes after the start: the first stop (planned 20 minutes in, its
+    # window reaching about 12 minutes later) fits, the third (an hour in) cannot.
+    route = committed_route(
+        client, database, tenant, STOPS, starts_at=start, leg_s=1200, window_h=0.75
+    )
+    drive = Drive(client, tenant, start)
+    events = collect(client, [fleet_channel(tenant.organization_id)], lambda: drive.go([DEPOT]))
+    risky = {e.data["stop_id"] for e in events if e.kind == "at_risk" and e.data["at_risk"]}
+    assert route.stop_ids[2] in risky
+    assert route.stop_ids[0] not in risky
+    with database.unit_of_work(readonly=True) as s:
+        stop = s.get(RouteStop, route.stop_ids[2])
+        assert stop is not None
+        assert stop.at_risk
+    link = client.post(
+        f"/v1/orders/{route.order_ids[2]}/tracking-links", headers=tenant.headers("merchant")
+    ).json()
+    assert client.get(f"/v1/tracking/{link['token']}").json()["eta"]["at_risk"] is True

@@ -345,6 +345,7 @@ class _RouteRun:
                 continue
             if isinstance(event, EtaChanged | AtRisk):
                 self.eta_dirty = True
+                self._announce(stop, event)
                 continue
             status = STATUS_OF_STOP.get(event.kind)
             if status is None:
@@ -371,6 +372,21 @@ class _RouteRun:
                 },
             )  # fmt: skip
             self.eta_dirty = True
+
+    def _announce(self, stop: RouteStop, event: EtaChanged | AtRisk) -> None:
+        """Tell dispatchers (and, for #5's notifications, anyone listening on the fleet
+        channel) that a stop's window moved or stopped fitting its promise."""
+        data: dict[str, Any] = {
+            "route_id": self.route.id, "stop_id": stop.id, "order_ids": list(stop.order_ids),
+            "at": iso(_dt(event.t)),
+        }  # fmt: skip
+        if isinstance(event, AtRisk):
+            data |= {"at_risk": event.at_risk, "latest": iso(_dt(event.latest)),
+                     "promised_end": iso(_dt(event.promised_end))}  # fmt: skip
+        else:
+            data |= {"expected": iso(_dt(event.expected)), "earliest": iso(_dt(event.earliest)),
+                     "latest": iso(_dt(event.latest))}  # fmt: skip
+        self.outbox.add(fleet_channel(self.route.organization_id), event.kind, data)
 
     def _order_status(self, order: Order) -> None:
         self.outbox.add(

@@ -551,5 +551,21 @@ def bench_ingest(
     _report(result, as_json)
 
 
+@bench_app.command("eta")
+def bench_eta(
+    routes: Annotated[int, typer.Option(help="Routes in the simulated day.")] = 40,
+    stops: Annotated[int, typer.Option(help="Stops per route.")] = 30,
+    warm_days: Annotated[int, typer.Option(help="Days learnt from before the scored one.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """ETA windows 30 min before arrival on a simulated day, against the planned times."""
+    from lastmile.bench.eta import run_eta_bench
+
+    with console.status(f"Tracking {routes} routes of {stops} stops..."):
+        result = run_eta_bench(routes=routes, stops_per_route=stops, seed=seed, warm_days=warm_days)
+    _report(result, as_json)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

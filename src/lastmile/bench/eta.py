@@ -2,8 +2,8 @@
 
 A day of routes around Porto (the ``city`` bench's neighbourhoods and depot) is planned with
 the straight-line van model and service times by delivery method. Each driver then runs it
-with their own pace, a morning rush the plan does not know, noisy legs, occasional parking
-searches and noisy handling times; the phone sends a fix every ``ping_s`` with 5-20 m GPS
+with their own pace (lognormal), noisy legs, occasional parking searches and handling times
+longer and noisier than planned; the phone sends a fix every ``ping_s`` with 5-20 m GPS
 noise and a few urban-canyon outliers. All routes' fixes go, in time order, through one
 :class:`~lastmile.eta.RouteTracker` each, sharing one :class:`~lastmile.eta.FleetLearning`.
 
@@ -16,11 +16,12 @@ time in the same run.
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,8 +41,6 @@ from lastmile.routing import DEFAULT_STRAIGHT_LINE_SPEEDS, DeliveryMethod, Routi
 from lastmile.routing import service_time as planned_service
 
 HOUR = 3600.0
-import os
-RUSH = float(os.environ.get('RUSH', '1'))
 DAY_START = 1_709_625_600.0 + 8 * HOUR  # 2024-03-05 08:00 UTC
 LOOK_AHEAD_S = 1800.0  # predictions are scored 30 min before the real arrival
 METERS_PER_DEGREE = 111_195.0
@@ -83,12 +82,6 @@ def _nearest_neighbour_order(
         left.remove(nxt)
         here = points[nxt]
     return order
-
-
-def _rush(t: float) -> float:
-    """Morning traffic the plan does not know: up to 25 % slower around 08:45."""
-    hours = (t - DAY_START) / HOUR + 8.0
-    return 1.0 + 0.25 * math.exp(-(((hours - 8.75) / 0.6) ** 2))
 
 
 def simulate_route(
@@ -147,7 +140,7 @@ def simulate_route(
     arrivals = []
     for k, stop in enumerate(plans):
         park = _offset(stop.lat, stop.lon, *rng.normal(0, 12, size=2))
-        leg = stop.travel_s * pace * RUSH * float(rng.lognormal(0, 0.25))
+        leg = stop.travel_s * pace * float(rng.lognormal(0, 0.25))
         if rng.random() < 0.1:
             leg += float(rng.exponential(180))  # looking for a parking spot
         corner = (here[0], park[1]) if rng.random() < 0.5 else (park[0], here[1])
@@ -156,8 +149,8 @@ def simulate_route(
         split = t + leg * (first / total if total > 0 else 0.5)
         segments += [(t, split, here, corner), (split, t + leg, corner, park)]
         t += leg
-        arrivals.append(t)
-        method, bias = METHODS[int(chosen[k])][0], METHODS[int(chosen[k])][2]
+        arrivals.append(t)  # the real arrival: the van stops at its parking spot
+        bias = METHODS[int(chosen[k])][2]
         handling = stop.planned_departure - max(stop.planned_arrival, stop.not_before or 0.0)
         begin = t if stop.not_before is None else max(t, stop.not_before)
         leave = begin + handling * bias * float(rng.lognormal(0, 0.35))
@@ -194,8 +187,70 @@ def _fixes(
         t += ping_s
 
 
+@dataclass(slots=True)
+class DayScore:
+    """Windows shown 30 min before each real arrival of one day, and what the trackers said."""
+
+    errors: list[float] = field(default_factory=list)
+    baseline: list[float] = field(default_factory=list)
+    covered: list[bool] = field(default_factory=list)
+    widths: list[float] = field(default_factory=list)
+    missed: int = 0
+    events: list[TrackingEvent] = field(default_factory=list)
+
+    def figures(self) -> dict[str, Any]:
+        """The headline figures of the day."""
+        return {
+            "mae_s": round(float(np.mean(self.errors)), 1),
+            "baseline_mae_s": round(float(np.mean(self.baseline)), 1),
+            "window_coverage": round(float(np.mean(self.covered)), 4),
+            "mean_window_width_s": round(float(np.mean(self.widths)), 1),
+            "median_abs_error_s": round(float(np.median(self.errors)), 1),
+            "baseline_median_abs_error_s": round(float(np.median(self.baseline)), 1),
+            "predictions": len(self.errors),
+        }
+
+
+def replay_day(day: list[SimulatedRoute], learning: FleetLearning) -> DayScore:
+    """Feed every route's fixes, in time order, to its tracker; score the 30-min windows."""
+    depot = (MAIN_DEPOT.location.lat, MAIN_DEPOT.location.lon)
+    trackers = [RouteTracker(route.route_id, route.stops, learning, start=depot) for route in day]
+    # When to look at each stop's window: 30 min before its real arrival, once the route runs.
+    due = [
+        sorted(
+            (arrival - LOOK_AHEAD_S, k)
+            for k, arrival in enumerate(route.arrivals)
+            if arrival - LOOK_AHEAD_S >= route.fixes[0].t
+        )
+        for route in day
+    ]
+    score = DayScore()
+    stream = heapq.merge(*([(f.t, r, f) for f in route.fixes] for r, route in enumerate(day)))
+    for _, r, fix in stream:
+        score.events += trackers[r].observe(fix)
+        if not due[r] or due[r][0][0] > fix.t:
+            continue
+        windows: dict[str, StopEta] = {eta.stop_id: eta for eta in trackers[r].etas()}
+        while due[r] and due[r][0][0] <= fix.t:
+            _, k = due[r].pop(0)
+            stop, actual = day[r].stops[k], day[r].arrivals[k]
+            eta = windows.get(stop.stop_id)
+            if eta is None:  # already marked arrived: a false arrival
+                score.missed += 1
+                continue
+            score.errors.append(abs(eta.expected - actual))
+            score.baseline.append(abs(stop.planned_arrival - actual))
+            score.covered.append(eta.earliest <= actual <= eta.latest)
+            score.widths.append(eta.latest - eta.earliest)
+    return score
+
+
 def run_eta_bench(
-    routes: int = 40, stops_per_route: int = 30, seed: int = 1, ping_s: float = 10.0
+    routes: int = 40,
+    stops_per_route: int = 30,
+    seed: int = 1,
+    ping_s: float = 10.0,
+    warm_days: int = 1,
 ) -> dict[str, Any]:
     """
     Simulate a day, track every route and score the windows shown 30 min before arrival.
@@ -208,48 +263,29 @@ def run_eta_bench(
         Everything random derives from it; the same seed gives the same figures.
     ping_s
         Seconds between fixes.
+    warm_days
+        Days replayed first whose learning the scored day starts from, carried over through
+        ``FleetLearning.to_state``/``from_state`` as a server would; the first of them is
+        reported as ``cold_start`` (an organisation's first day, learning from nothing).
 
     Returns
     -------
     dict
-        ``mae_s``, ``baseline_mae_s``, ``window_coverage``, ``mean_window_width_s``, geofence
-        figures, event counts and the run's size and seed.
+        ``mae_s``, ``baseline_mae_s``, ``window_coverage``, ``mean_window_width_s`` of the
+        scored day, geofence figures, event counts, ``cold_start`` and the run's size and seed.
     """
     began = time.perf_counter()
     rng = np.random.default_rng(seed)
-    day = [simulate_route(r, stops_per_route, ping_s, rng) for r in range(routes)]
     learning = FleetLearning()
-    trackers = [RouteTracker(route.route_id, route.stops, learning,
-                             start=(MAIN_DEPOT.location.lat, MAIN_DEPOT.location.lon))
-                for route in day]  # fmt: skip
-    # When to look at each stop's window: 30 min before its real arrival, once the route runs.
-    due = [
-        sorted(
-            (arrival - LOOK_AHEAD_S, k)
-            for k, arrival in enumerate(route.arrivals)
-            if arrival - LOOK_AHEAD_S >= route.fixes[0].t
-        )
-        for route in day
-    ]
-    errors, baseline, covered, widths, missed = [], [], 0, [], 0
-    events: list[TrackingEvent] = []
-    stream = heapq.merge(*([(f.t, r, f) for f in route.fixes] for r, route in enumerate(day)))
-    for _, r, fix in stream:
-        events += trackers[r].observe(fix)
-        if not due[r] or due[r][0][0] > fix.t:
-            continue
-        windows: dict[str, StopEta] = {eta.stop_id: eta for eta in trackers[r].etas()}
-        while due[r] and due[r][0][0] <= fix.t:
-            _, k = due[r].pop(0)
-            stop, actual = day[r].stops[k], day[r].arrivals[k]
-            eta = windows.get(stop.stop_id)
-            if eta is None:  # already marked arrived: a false arrival
-                missed += 1
-                continue
-            errors.append(abs(eta.expected - actual))
-            baseline.append(abs(stop.planned_arrival - actual))
-            covered += eta.earliest <= actual <= eta.latest
-            widths.append(eta.latest - eta.earliest)
+    cold_start: dict[str, Any] = {}
+    for _ in range(warm_days):
+        warm = [simulate_route(r, stops_per_route, ping_s, rng) for r in range(routes)]
+        figures = replay_day(warm, learning).figures()
+        cold_start = cold_start or figures
+        learning = FleetLearning.from_state(json.loads(json.dumps(learning.to_state())))
+    day = [simulate_route(r, stops_per_route, ping_s, rng) for r in range(routes)]
+    score = replay_day(day, learning)
+    events = score.events
     detected = {e.stop_id: e.arrived_at for e in events if isinstance(e, Arrived) and not e.manual}
     truth = {
         s.stop_id: a for route in day for s, a in zip(route.stops, route.arrivals, strict=True)
@@ -257,14 +293,8 @@ def run_eta_bench(
     detection = [abs(detected[s] - truth[s]) for s in detected]
     stops = sum(len(route.stops) for route in day)
     return {
-        "mae_s": round(float(np.mean(errors)), 1),
-        "baseline_mae_s": round(float(np.mean(baseline)), 1),
-        "window_coverage": round(covered / len(errors), 4),
-        "mean_window_width_s": round(float(np.mean(widths)), 1),
-        "median_abs_error_s": round(float(np.median(errors)), 1),
-        "baseline_median_abs_error_s": round(float(np.median(baseline)), 1),
-        "predictions": len(errors),
-        "predictions_missed": missed,
+        **score.figures(),
+        "predictions_missed": score.missed,
         "arrivals_detected_share": round(len(detected) / stops, 4),
         "arrival_detection_median_error_s": round(float(np.median(detection)), 1),
         "false_arrivals": sum(d > 300 for d in detection),
@@ -274,6 +304,8 @@ def run_eta_bench(
         "stops": stops,
         "fixes": sum(len(route.fixes) for route in day),
         "look_ahead_s": LOOK_AHEAD_S,
+        "warm_days": warm_days,
+        "cold_start": cold_start,
         "seed": seed,
         "elapsed_s": round(time.perf_counter() - began, 2),
     }

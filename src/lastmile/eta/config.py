@@ -36,8 +36,9 @@ class TrackingConfig:
     accuracy_slack_m: float = 25.0
     # Fixes vaguer than this still move the ETA, but no geofence.
     max_accuracy_m: float = 100.0
-    # Pending stops after the last one reached that may be arrived next: drivers swap close
-    # stops; a wider net would catch stops the route merely drives past.
+    # Stops that can be arrived: up to this many past the last one reached (drivers swap
+    # close stops; a wider net would catch stops the route merely drives past), and any
+    # skipped before it (the driver may come back).
     lookahead_stops: int = 3
     # "Arriving" fires once the stop is within this many stops (1: the driver is heading to
     # it, i.e. the preceding stop is done) ...
@@ -53,15 +54,18 @@ class TrackingConfig:
     max_predictions_per_stop: int = 48
     # A window edge must move this much before eta_changed is reported again.
     eta_change_threshold_s: float = 300.0
+    # Hysteresis of at_risk: set when the window's end passes the promise's end, cleared only
+    # once it is this far back inside, so a window wobbling at the edge sends no message pairs.
+    at_risk_clear_margin_s: float = 300.0
     # Legs shorter than this (straight line) say nothing about speed: parking and turning
     # dominate; they use the route's typical speed instead.
     min_leg_m: float = 100.0
     # Straight-line speed when the plan has no usable leg: the van profile's urban average
     # divided by its circuity (about 5 m/s).
     fallback_speed_mps: float = _VAN.speed_kmh / 3.6 / _VAN.circuity
-    # Pace learning: shrink the median observed/planned ratio towards 1 as if this many legs
-    # had been exactly on plan, over the most recent legs only (traffic changes in a day),
-    # within bounds that one stuck leg cannot break.
+    # Pace learning: shrink the median observed/planned ratio of the route's most recent legs
+    # (traffic changes in a day) towards the fleet's recent pace as if this many legs had
+    # gone at it, within bounds that one stuck leg cannot break.
     pace_prior_legs: float = 3.0
     pace_window_legs: int = 12
     pace_min: float = 0.5
@@ -83,30 +87,32 @@ class LearningConfig:
     """
     How a fleet turns observed dwell times and ETA residuals into predictions.
 
-    Residuals are normalised by ``horizon + horizon_floor_s`` (errors grow with how far ahead
-    the prediction was, and stay finite near the stop) and kept per horizon band, so each
-    band's quantiles come from predictions made that far ahead.
+    Residuals are normalised by ``lead + horizon_floor_s`` (errors grow with how far ahead
+    the prediction was made) and kept per lead band, so each band's quantiles come from
+    predictions made that far ahead; see :mod:`lastmile.eta.windows`.
     """
 
     # The window shown: p10-p90.
     low_quantile: float = 0.1
     high_quantile: float = 0.9
-    horizon_floor_s: float = 300.0
-    # Band edges (seconds ahead); a stop's prediction is recorded when it first enters a band.
+    # Keeps windows a minute wide at the stop itself (arrival is decided by a geofence and a
+    # dwell, so it is never exact).
+    horizon_floor_s: float = 60.0
+    # Band edges (seconds ahead): fine near the stop, where windows are narrow.
     horizon_edges_s: tuple[float, ...] = (
         120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 5400.0, 7200.0, 10800.0,
     )  # fmt: skip
-    # Prior of the normalised residual before data: centred, later errors larger than early
-    # ones (a split normal). At 30 min ahead it gives about -5/+11 min; at 2 h about -19/+40 min,
+    # Prior of the normalised residual before data: centred, late errors larger than early
+    # ones (a split normal). At 30 min ahead it gives about -5/+11 min, at 2 h -19/+42 min:
     # the order of the +-30 min windows platforms show customers by default.
     prior_median_z: float = 0.0
     prior_early_sd_z: float = 0.12
-    prior_late_sd_z: float = 0.25
+    prior_late_sd_z: float = 0.20
     # Residuals it takes for a band's data to weigh as much as what it falls back on.
     prior_weight: float = 30.0
-    # The most recent residuals per band: about a quarter of a 40-route day, so the windows
-    # follow the day's traffic rather than the morning's.
-    max_residuals_per_band: int = 500
+    # The most recent residuals per band: about one 40-route day, so the windows follow this
+    # week's traffic, not last month's.
+    max_residuals_per_band: int = 2000
     # Recent legs of the whole fleet whose median pace is each route's prior (a rush hour
     # slows everyone; a route's own legs take over as they come).
     fleet_pace_legs: int = 100

@@ -121,8 +121,8 @@ class FleetLearning:
         Parameters
         ----------
         residuals
-            (lead, actual - predicted) pairs; the lead is actual arrival minus the moment the
-            prediction was made.
+            (lead, actual - predicted) pairs; the lead is the actual arrival minus the moment
+            the prediction was made.
         """
         self._residuals.observe(residuals)
 

@@ -91,25 +91,22 @@ class LegModel:
         """
         Seconds from leaving stop ``a`` (None: the route start) to reaching stop ``b``.
 
-        The planned ``travel_s`` less its part inside the two circles when ``a`` is ``b``'s
-        planned predecessor; otherwise the straight line at the route's typical speed (stops
-        served out of order, or nothing left yet).
+        Along a planned leg, its length outside the two circles at the leg's speed (so the
+        planned ``travel_s`` less its part inside them); between stops served out of order,
+        the straight line at the route's typical speed; from an unknown start, ``travel_s``.
         """
-        travel = max(0.0, self.stops[b].travel_s)
+        if a is None and (b > 0 or np.isnan(self.leg_m[0])):
+            return max(0.0, self.stops[b].travel_s)
         if a is None:
-            if b > 0 or np.isnan(self.leg_m[0]):
-                return travel
-            outside = self.leg_m[0] - self.arrive_radius_m
+            outside, speed = float(self.leg_m[0]) - self.arrive_radius_m, float(self._speed[0])
         elif a == b - 1:
-            outside = self.leg_m[b] - self.arrive_radius_m - self.depart_radius_m
+            outside = float(self.leg_m[b]) - self.arrive_radius_m - self.depart_radius_m
+            speed = float(self._speed[b])
         else:
             gap = distance_m(self.point(a), self.point(b))
-            return (
-                max(0.0, gap - self.arrive_radius_m - self.depart_radius_m) / self.typical_speed_mps
-            )
-        if self.leg_m[b] <= 0:
-            return travel
-        return travel * max(0.0, float(outside)) / float(self.leg_m[b])
+            outside = gap - self.arrive_radius_m - self.depart_radius_m
+            speed = self.typical_speed_mps
+        return max(0.0, outside) / speed
 
     def point(self, i: int) -> tuple[float, float]:
         """(lat, lon) of stop ``i``."""

@@ -105,9 +105,11 @@ class StopEta:
     earliest, latest
         The window's low and high quantiles (p10 and p90 by default).
     stops_before
-        Stops the driver is expected to serve before this one (0: heading to it now).
+        Stops the driver is expected to serve before this one, including one being served
+        now (0: heading to it).
     at_risk
-        Whether ``latest`` is after the stop's ``promised_end``.
+        Whether ``latest`` is after the stop's ``promised_end``; once set, it clears only when
+        ``latest`` is back inside by ``TrackingConfig.at_risk_clear_margin_s``.
     """
 
     stop_id: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from lastmile.eta.config import TrackingConfig
@@ -13,42 +13,9 @@ from lastmile.eta.learning import FleetLearning
 from lastmile.eta.legs import LegModel, distance_m, distances_m
 from lastmile.eta.model import Fix, StopEta, StopPlan, StopState, StopStatus
 from lastmile.eta.pace import pace_factor
+from lastmile.eta.track import NOT_REACHED, Prediction, StopTrack, track_from_state, track_state
 
-NOT_REACHED = (StopStatus.PENDING, StopStatus.ARRIVING)
 STATE_VERSION = 1
-
-
-@dataclass(slots=True)
-class _Track:
-    """Mutable bookkeeping of one stop (the public view is :class:`StopState`)."""
-
-    status: StopStatus = StopStatus.PENDING
-    arriving_at: float | None = None
-    arrived_at: float | None = None
-    departed_at: float | None = None
-    manual_arrival: bool = False
-    manual_departure: bool = False
-    # Another stop was open at the same time (neighbours served from one parking spot): the
-    # duration is theirs together, so it teaches nothing about one stop's dwell.
-    shared: bool = False
-    inside_since: float | None = None  # first fix of the current stay inside the arrival zone
-    misses: int = 0  # fixes outside the arrival zone since then
-    outside_since: float | None = None  # first fix of the current run outside the departure zone
-    outside_fixes: int = 0
-    at_risk: bool = False
-    reported: tuple[float, float] | None = None  # window (earliest, latest) last reported
-    # Raw predictions (made at, raw) sampled every record_every_s, learnt from on arrival.
-    predictions: list[tuple[float, float, float]] = field(default_factory=list)
-
-    def view(self) -> StopState:
-        return StopState(
-            self.status,
-            self.arriving_at,
-            self.arrived_at,
-            self.departed_at,
-            self.manual_arrival,
-            self.manual_departure,
-        )
 
 
 class RouteTracker:
@@ -101,7 +68,7 @@ class RouteTracker:
             arrive_radius_m=config.arrive_radius_m,
             depart_radius_m=config.depart_radius_m,
         )
-        self._tracks = [_Track() for _ in self.stops]
+        self._tracks = [StopTrack() for _ in self.stops]
         self._pending = list(range(len(self.stops)))  # not reached yet, ascending
         self._open: list[int] = []  # arrived, not departed, in arrival order
         self._cursor = 0  # planned index after the stop reached last
@@ -250,7 +217,10 @@ class RouteTracker:
                 self._ratios.append(observed / planned)
                 self.learning.observe_leg(observed / planned)
         self._leg_from = None
-        self.learning.observe_residuals(((at - made) / pace, (at - raw) / pace) for made, raw, pace in track.predictions)
+        # In the driver's own time (seconds over pace): a slow driver's errors are longer too.
+        self.learning.observe_residuals(
+            ((at - p.made_at) / p.pace, (at - p.raw) / p.pace) for p in track.predictions
+        )
         track.predictions.clear()
         self._pending.remove(i)
         self._open.append(i)
@@ -295,6 +265,7 @@ class RouteTracker:
         learning, legs, pace = self.learning, self._legs, self.pace
         position = None if self._fix is None else (self._fix.lat, self._fix.lon)
         t, previous = now, self._previous
+        serving = len(self._open)  # stops being served count as still to serve
         if self._open:
             # Still at a stop: finish its expected dwell, then leave from there.
             for j in self._open:
@@ -325,8 +296,11 @@ class RouteTracker:
             earliest = max(now, raw + lo)
             expected = max(earliest, raw + mid)
             latest = max(expected, raw + hi)
-            late = stop.promised_end is not None and latest > stop.promised_end
-            out.append((StopEta(stop.stop_id, expected, earliest, latest, k, late), raw))
+            late = stop.promised_end is not None and latest > stop.promised_end - (
+                self.config.at_risk_clear_margin_s if self._tracks[j].at_risk else 0.0
+            )
+            ahead = k + serving
+            out.append((StopEta(stop.stop_id, expected, earliest, latest, ahead, late), raw))
             begin = raw if stop.not_before is None else max(raw, stop.not_before)
             t, previous = begin + self._dwell_s(stop), j
         return out
@@ -347,11 +321,12 @@ class RouteTracker:
         record = self._recorded_at is None or now - self._recorded_at >= c.record_every_s
         if record:
             self._recorded_at = now
+        pace = self.pace
         for eta, raw in self._predict(now):
             i = self._index[eta.stop_id]
             stop, track = self.stops[i], self._tracks[i]
             if record:
-                track.predictions.append((now, raw, self.pace))
+                track.predictions.append(Prediction(now, raw, pace))
                 del track.predictions[: -c.max_predictions_per_stop]
             soon = eta.expected - now <= c.arriving_minutes * 60
             if track.status is StopStatus.PENDING and (eta.stops_before < c.arriving_stops or soon):
@@ -387,7 +362,7 @@ class RouteTracker:
             "leg_from": None if leg_from is None else [ids[leg_from[0]], leg_from[1]],
             "ratios": list(self._ratios),
             "open": [ids[j] for j in self._open],
-            "stops": {ids[i]: _track_state(track) for i, track in enumerate(self._tracks)},
+            "stops": {ids[i]: track_state(track) for i, track in enumerate(self._tracks)},
         }
 
     @classmethod
@@ -414,7 +389,7 @@ class RouteTracker:
         index = tracker._index
         if set(state["stops"]) != set(index):
             raise ValueError("the state describes other stops")
-        tracker._tracks = [_track_from_state(state["stops"][s.stop_id]) for s in tracker.stops]
+        tracker._tracks = [track_from_state(state["stops"][s.stop_id]) for s in tracker.stops]
         tracker._pending = [i for i, t in enumerate(tracker._tracks) if t.status in NOT_REACHED]
         tracker._open = [index[stop_id] for stop_id in state["open"]]
         tracker._cursor = int(state["cursor"])
@@ -426,23 +401,3 @@ class RouteTracker:
         tracker._recomputed_at = state["recomputed_at"]
         tracker._recorded_at = state["recorded_at"]
         return tracker
-
-
-def _track_state(track: _Track) -> dict[str, Any]:
-    state = asdict(track)
-    state["status"] = track.status.value
-    state["reported"] = None if track.reported is None else list(track.reported)
-    state["predictions"] = [list(p) for p in track.predictions]
-    return state
-
-
-def _track_from_state(state: Mapping[str, Any]) -> _Track:
-    reported = state["reported"]
-    return _Track(
-        **{
-            **state,
-            "status": StopStatus(state["status"]),
-            "reported": None if reported is None else (float(reported[0]), float(reported[1])),
-            "predictions": [(float(made), float(raw)) for made, raw in state["predictions"]],
-        }
-    )

@@ -57,7 +57,9 @@ class ResidualPool:
         self._bands: list[deque[float]] = [
             deque(maxlen=config.max_residuals_per_band) for _ in range(bands)
         ]
+        self._levels = (config.low_quantile, 0.5, config.high_quantile)
         self._cache: dict[int, Window] = {}
+        self._everything: list[float] | None = None
 
     def __len__(self) -> int:
         return sum(len(band) for band in self._bands)
@@ -71,7 +73,7 @@ class ResidualPool:
         return max(seconds_ahead, 0.0) + self.config.horizon_floor_s
 
     def observe(self, residuals: Iterable[tuple[float, float]]) -> None:
-        """Learn (lead, actual - predicted) pairs, e.g. all predictions made for one arrival."""
+        """Learn (lead, actual - predicted) pairs, e.g. every prediction of one arrival."""
         added = False
         for lead, residual in residuals:
             if math.isfinite(lead) and math.isfinite(residual) and lead >= 0:
@@ -79,39 +81,36 @@ class ResidualPool:
                 added = True
         if added:
             self._cache.clear()
+            self._everything = None
 
     def window(self, horizon_s: float) -> Window:
         """Offsets (low, median, high) to add to a raw prediction ``horizon_s`` ahead."""
         band = self.band(horizon_s)
         z = self._cache.get(band)
         if z is None:
-            z = self._cache[band] = self._blend(list(self._bands[band]), self._pooled())
+            if self._everything is None:
+                self._everything = sorted(z for values in self._bands for z in values)
+            pooled = self._blend(self._everything, self._prior())
+            z = self._cache[band] = self._blend(sorted(self._bands[band]), pooled)
         scale = self.scale_s(horizon_s)
         low, mid, high = (min(q, MAX_Z) for q in z)
         return low * scale / (1 - low), mid * scale / (1 - mid), high * scale / (1 - high)
 
-    def _levels(self) -> tuple[float, float, float]:
-        return self.config.low_quantile, 0.5, self.config.high_quantile
-
     def _prior(self) -> Window:
         c, normal = self.config, statistics.NormalDist()
-        low, high = normal.inv_cdf(c.low_quantile), normal.inv_cdf(c.high_quantile)
         m = c.prior_median_z
-        return m + low * c.prior_early_sd_z, m, m + high * c.prior_late_sd_z
+        return (
+            m + normal.inv_cdf(c.low_quantile) * c.prior_early_sd_z,
+            m,
+            m + normal.inv_cdf(c.high_quantile) * c.prior_late_sd_z,
+        )
 
-    def _pooled(self) -> Window:
-        pooled = self._cache.get(-1)
-        if pooled is None:
-            everything = [z for band in self._bands for z in band]
-            pooled = self._cache[-1] = self._blend(everything, self._prior())
-        return pooled
-
-    def _blend(self, values: list[float], fallback: Window) -> Window:
+    def _blend(self, values: Sequence[float], fallback: Window) -> Window:
+        """Quantiles of sorted ``values`` weighed against ``fallback``."""
         if not values:
             return fallback
-        values.sort()
         weight = len(values) / (len(values) + self.config.prior_weight)
-        data = [conformal_quantile(values, q) for q in self._levels()]
+        data = [conformal_quantile(values, q) for q in self._levels]
         low, mid, high = (
             weight * d + (1 - weight) * f for d, f in zip(data, fallback, strict=True)
         )
@@ -122,9 +121,10 @@ class ResidualPool:
         return {"edges": list(self.config.horizon_edges_s), "bands": [list(b) for b in self._bands]}
 
     def load(self, state: Mapping[str, Any]) -> None:
-        """Take the residuals of :meth:`to_state`; ignored if the bands were set up differently."""
+        """Take the state of :meth:`to_state`, unless its bands were set up differently."""
         if list(state["edges"]) != list(self.config.horizon_edges_s):
             return
         for band, values in zip(self._bands, state["bands"], strict=True):
             band.extend(float(z) for z in values)
         self._cache.clear()
+        self._everything = None

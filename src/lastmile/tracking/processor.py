@@ -110,7 +110,10 @@ class TrackingProcessor:
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._process_lock = threading.Lock()
+        # Trackers share their organisation's FleetLearning, which is not thread-safe: every
+        # pure tracker call holds this lock (never across database I/O, so no deadlock with
+        # a request's transaction).
+        self.compute_lock = threading.RLock()
 
     # -- intake -------------------------------------------------------------------------
 
@@ -163,16 +166,19 @@ class TrackingProcessor:
     # -- processing -----------------------------------------------------------------------
 
     def learning(self, organization_id: str) -> FleetLearning:
-        if organization_id not in self._learning:
-            self._learning[organization_id] = FleetLearning()
-        return self._learning[organization_id]
+        """The organisation's shared learning. Kept in memory per process: after a restart
+        windows start again from the prior (route trackers themselves resume from the DB)."""
+        with self.compute_lock:
+            if organization_id not in self._learning:
+                self._learning[organization_id] = FleetLearning()
+            return self._learning[organization_id]
 
     def _process(self, organization_id: str, vehicle_id: str, fixes: list[IncomingFix]) -> None:
         if not fixes:
             return
         fixes = sorted(fixes, key=lambda f: f.t)
         outbox = _Outbox()
-        with self._process_lock, self.db.unit_of_work() as session:
+        with self.db.unit_of_work() as session:
             route = self._route_for(session, organization_id, vehicle_id, fixes[-1].t)
             if route is None:
                 return
@@ -284,18 +290,30 @@ class _RouteRun:
         )
         plans = stop_plans(route, self.stops, self.orders)
         learning = processor.learning(route.organization_id)
-        if route.tracking_state:
-            self.tracker = RouteTracker.from_state(
-                route.id, plans, learning, route.tracking_state, processor.config
-            )
-        else:
+        resumed = self._resume(route, plans, learning) if route.tracking_state else None
+        if resumed is None:
             depot = session.get(Depot, route.start_depot_id)
             start = (depot.lat, depot.lon) if depot else None
-            self.tracker = RouteTracker(route.id, plans, learning, processor.config, start=start)
+            resumed = RouteTracker(route.id, plans, learning, processor.config, start=start)
+        self.tracker: RouteTracker = resumed
         self.before = {s.id: stops_before(self.stops, s) for s in self.stops}
         self.visible = self._visibility()
         self.last_fix: Fix | None = None
         self.eta_dirty = False
+
+    def _resume(
+        self, route: Route, plans: list[StopPlan], learning: FleetLearning
+    ) -> RouteTracker | None:
+        assert route.tracking_state is not None
+        try:
+            return RouteTracker.from_state(
+                route.id, plans, learning, route.tracking_state, self.processor.config
+            )
+        except (ValueError, KeyError, TypeError):
+            # The route's stops changed since the state was saved (or it is from an older
+            # release): track it afresh rather than stop tracking it.
+            log.warning("tracking state of route %s no longer fits; starting afresh", route.id)
+            return None
 
     def _visibility(self) -> dict[str, bool]:
         """Per order of the route: may its customer see the driver now?"""
@@ -314,15 +332,20 @@ class _RouteRun:
         )  # fmt: skip
         self.last_fix = fix
         self._start_route(incoming.t)
-        self._apply(self.tracker.observe(fix))
+        with self.processor.compute_lock:
+            events = self.tracker.observe(fix)
+        self._apply(events)
         self.route.last_fix_at = incoming.t
 
     def confirm(self, stop_id: str, what: str, t: float) -> RouteStop:
         self._start_route(_dt(t))
         if what == "arrival":
-            self._apply(self.tracker.confirm_arrival(stop_id, t))
+            with self.processor.compute_lock:
+                events = self.tracker.confirm_arrival(stop_id, t)
         else:
-            self._apply(self.tracker.confirm_departure(stop_id, t))
+            with self.processor.compute_lock:
+                events = self.tracker.confirm_departure(stop_id, t)
+        self._apply(events)
         return self.by_id[stop_id]
 
     def _start_route(self, at: datetime) -> None:
@@ -400,7 +423,8 @@ class _RouteRun:
         """Write ETAs and states, then queue what each audience may see."""
         org = self.route.organization_id
         if self.eta_dirty or self.route.tracking_state is None:
-            etas: dict[str, StopEta] = {e.stop_id: e for e in self.tracker.etas()}
+            with self.processor.compute_lock:
+                etas: dict[str, StopEta] = {e.stop_id: e for e in self.tracker.etas()}
             for stop in self.stops:
                 eta = etas.get(stop.id)
                 if eta is None:
@@ -426,7 +450,8 @@ class _RouteRun:
                     ],
                 },
             )
-        self.route.tracking_state = self.tracker.to_state()
+        with self.processor.compute_lock:
+            self.route.tracking_state = self.tracker.to_state()
         visible_now = self._visibility()
         for stop in self.stops:
             before = stops_before(self.stops, stop)

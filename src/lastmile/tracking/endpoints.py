@@ -102,15 +102,6 @@ async def _osmand_params(request: Request) -> dict[str, Any] | dict[str, str]:
     return params
 
 
-@router.api_route(
-    "/v1/osmand",
-    methods=["GET", "POST"],
-    response_model=IngestReport,
-    responses={
-        422: {"description": "Not a readable report"},
-        404: {"description": "Unknown device"},
-    },
-)
 def osmand_report(
     session: WriteSessionDep,
     ingest: Ingest,
@@ -139,6 +130,21 @@ def osmand_report(
         now=now,
     )  # fmt: skip
     return _report(result)
+
+
+for _method in ("GET", "POST"):
+    # One handler, two operations (OsmAnd reports with GET, Traccar Client with POST).
+    router.add_api_route(
+        "/v1/osmand",
+        osmand_report,
+        methods=[_method],
+        operation_id=f"osmand_report_{_method.lower()}",
+        response_model=IngestReport,
+        responses={
+            422: {"description": "Not a readable report"},
+            404: {"description": "Unknown device"},
+        },
+    )
 
 
 @router.post(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,7 +148,12 @@ class TrackingProcessor:
         with self._lock:
             pending, self._pending = self._pending, defaultdict(list)
         for (organization_id, vehicle_id), fixes in pending.items():
-            self._process(organization_id, vehicle_id, fixes)
+            try:
+                self._process(organization_id, vehicle_id, fixes)
+            except Exception:  # one vehicle's bad batch must not stop tracking the others
+                if self.inline:
+                    raise
+                log.exception("tracking vehicle %s failed", vehicle_id)
 
     def _run(self) -> None:
         while True:
@@ -157,11 +163,8 @@ class TrackingProcessor:
                 if self._stopping:
                     return
             # Let a burst of reports gather: one tracker pass per vehicle, not per request.
-            threading.Event().wait(self.debounce_s)
-            try:
-                self.drain()
-            except Exception:  # a bad batch must not stop tracking for everyone
-                log.exception("tracking batch failed")
+            time.sleep(self.debounce_s)
+            self.drain()
 
     # -- processing -----------------------------------------------------------------------
 

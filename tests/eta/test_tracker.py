@@ -69,6 +69,10 @@ def test_pace_scales_driving_but_not_dwell() -> None:
     assert s2.arrived_at is not None
     dwell = fresh.dwell_s("doorstep", IN_ZONES_S)
     assert s3.expected == pytest.approx(s2.arrived_at + dwell + resumed.pace * LEG_S)
+    # The residuals it taught are its route's (they count as one sample of the windows).
+    routes = learning.to_state()["residuals"]["routes"]
+    assert learning.residual_count > 0
+    assert {route for band in routes for route in band} == {"r"}
 
 
 def test_waiting_for_a_window_start_delays_later_stops() -> None:

@@ -114,7 +114,9 @@ class FleetLearning:
         """Offsets (low, median, high) to add to a raw prediction made ``horizon_s`` ahead."""
         return self._residuals.window(horizon_s)
 
-    def observe_residuals(self, residuals: Iterable[tuple[float, float]]) -> None:
+    def observe_residuals(
+        self, residuals: Iterable[tuple[float, float]], route: str | None = None
+    ) -> None:
         """
         Learn from one arrival's predictions.
 
@@ -123,8 +125,12 @@ class FleetLearning:
         residuals
             (lead, actual - predicted) pairs; the lead is the actual arrival minus the moment
             the prediction was made.
+        route
+            The route they come from: a route's residuals are correlated, so together they
+            count as one sample of the window quantiles (see :mod:`lastmile.eta.windows`).
+            Without it each residual counts as one.
         """
-        self._residuals.observe(residuals)
+        self._residuals.observe(residuals, route)
 
     @property
     def residual_count(self) -> int:

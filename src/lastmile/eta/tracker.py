@@ -219,7 +219,8 @@ class RouteTracker:
         self._leg_from = None
         # In the driver's own time (seconds over pace): a slow driver's errors are longer too.
         self.learning.observe_residuals(
-            ((at - p.made_at) / p.pace, (at - p.raw) / p.pace) for p in track.predictions
+            (((at - p.made_at) / p.pace, (at - p.raw) / p.pace) for p in track.predictions),
+            self.route_id,
         )
         track.predictions.clear()
         self._pending.remove(i)

@@ -519,12 +519,14 @@ def bench_fanout(
 def bench_ingest(
     vehicles: Annotated[int, typer.Option(help="Vehicles in the fleet.")] = 10_000,
     batch: Annotated[int, typer.Option(help="Fixes per request (pings 2 s apart).")] = 10,
-    seconds: Annotated[float, typer.Option(help="Measured seconds, after the warm-up.")] = 20.0,
-    warmup: Annotated[float, typer.Option(help="Warm-up seconds.")] = 5.0,
+    seconds: Annotated[
+        float, typer.Option(help="Measured seconds, after a warm-up batch per vehicle.")
+    ] = 20.0,
     connections: Annotated[int, typer.Option(help="Concurrent keep-alive connections.")] = 8,
     drivers: Annotated[
         bool, typer.Option(help="Each vehicle's driver reports instead of one gateway.")
     ] = False,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
     database_url: Annotated[
         str | None, typer.Option(help="PostgreSQL server URL (a fresh schema is used).")
     ] = None,
@@ -543,9 +545,9 @@ def bench_ingest(
             vehicles=vehicles,
             batch=batch,
             seconds=seconds,
-            warmup_s=warmup,
             connections=connections,
             drivers=drivers,
+            workers=workers,
             on_progress=lambda message: status.update(f"Ingest bench: {message}..."),
         )
     _report(result, as_json)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,17 +17,19 @@ from lastmile.kit.errors import Forbidden, Unauthorized
 from lastmile.services import Services
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read app state are `async def`: FastAPI runs every sync dependency
+# in the threadpool, a hop (and a wait for a free thread) each, on every request.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
@@ -60,28 +62,47 @@ bearer_scheme = HTTPBearer(
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Merchant API key.")
 
 
-def get_principal(
-    session: SessionDep,
-    settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-) -> Principal:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+ApiKeyDep = Annotated[str | None, Depends(_api_key)]
+
+
+def _credential(bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> str:
     credential = bearer.credentials if bearer else api_key
     if not credential:
         raise Unauthorized(
             "Send an access token or API key as 'Authorization: Bearer ...'.",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return authenticate(session, credential)
+    return credential
 
 
-def require(*allowed: Access) -> Callable[..., Principal]:
+async def credential_given(bearer: BearerDep, api_key: ApiKeyDep) -> None:
+    """401 before anything else (body validation included) when no credential is sent."""
+    _credential(bearer, api_key)
+
+
+def caller(
+    session: Session, bearer: HTTPAuthorizationCredentials | None, api_key: str | None
+) -> Principal:
+    """Authenticate the request's credential inside ``session``."""
+    return authenticate(session, _credential(bearer, api_key))
+
+
+def allow(principal: Principal, allowed: frozenset[Access]) -> Principal:
+    if principal.access not in allowed:
+        raise Forbidden(f"This needs one of: {', '.join(sorted(allowed))}.")
+    return principal
+
+
+def get_principal(session: SessionDep, bearer: BearerDep, api_key: ApiKeyDep) -> Principal:
+    return caller(session, bearer, api_key)
+
+
+def require(*allowed: Access) -> Callable[..., Awaitable[Principal]]:
     """Dependency that admits only callers with one of the ``allowed`` kinds of access."""
     allowed_set = frozenset(allowed)
 
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-        if principal.access not in allowed_set:
-            raise Forbidden(f"This needs one of: {', '.join(sorted(allowed_set))}.")
-        return principal
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        return allow(principal, allowed_set)
 
     return check

@@ -8,8 +8,9 @@ each sends its next request as soon as the last is answered). Each request is on
 batch of ``batch`` pings 2 s apart, moving a few metres per ping: a gateway relaying its devices
 (the dispatcher's token, naming the vehicle) or, with ``drivers``, each vehicle's own driver.
 
-Throughput counts the fixes the answers report accepted during ``seconds`` after a warm-up;
-afterwards the stored rows are counted, and must equal every fix accepted.
+The warm-up sends one batch for every vehicle, so that, as in a fleet that has been reporting,
+each has a latest position; throughput then counts the fixes the answers report accepted during
+``seconds``. Afterwards the stored rows are counted: they must equal every fix accepted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import json
 import math
 import multiprocessing
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -27,14 +30,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lastmile.bench.fanout import (
     _forget_positions,
     _free_port,
     _percentiles,
     _seed,
-    _start_server,
     _stop,
     _wait_until_serving,
 )
@@ -55,16 +57,15 @@ class Load:
     vehicle_ids: list[str]
     batch: int
     connections: int
-    warmup_s: float
     seconds: float
 
 
 @dataclass
 class Tally:
-    """What the load generator saw, per request: when it ended, how long, what was accepted."""
+    """What the load generator saw: per measured request its latency and fixes accepted."""
 
-    started: float = 0.0
-    ended: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0  # of the measured part, from its first request to its last answer
+    warmup_accepted: int = 0
     latency_ms: list[float] = field(default_factory=list)
     accepted: list[int] = field(default_factory=list)
     refused: int = 0
@@ -79,13 +80,13 @@ def run(
     vehicles: int = 10_000,
     batch: int = 10,
     seconds: float = 20.0,
-    warmup_s: float = 5.0,
     connections: int = 8,
     drivers: bool = False,
+    workers: int = 1,
     on_progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """
-    Serve the app, seed ``vehicles`` vehicles, post their batches for ``warmup_s + seconds``.
+    Serve the app, seed ``vehicles`` vehicles, post a batch for each, then for ``seconds``.
 
     Parameters
     ----------
@@ -98,16 +99,18 @@ def run(
         Fixes per request: one vehicle's pings, ``PING_S`` apart.
     drivers
         Each vehicle reports with its own driver's token instead of one gateway token.
+    workers
+        Server processes sharing the port (``lastmile serve --workers``).
 
     Returns
     -------
     dict
         ``fixes_per_s`` and ``requests_per_s`` in the measured window, request latency
         ``p50_ms``/``p95_ms``/``p99_ms``/``max_ms``, ``accepted`` and ``refused`` over the
-        whole run, ``stored`` (rows afterwards) and the settings of the run.
+        whole run (warm-up included), ``stored`` (rows afterwards) and the run's settings.
     """
-    if vehicles < 1 or batch < 1 or connections < 1 or seconds <= 0:
-        raise ValueError("vehicles, batch, connections and seconds must be positive")
+    if min(vehicles, batch, connections, workers) < 1 or seconds <= 0:
+        raise ValueError("vehicles, batch, connections, workers and seconds must be positive")
     progress = on_progress or (lambda _message: None)
     backend = ("postgresql" if database_url else "sqlite") + ("+redis" if redis_url else "")
     with tempfile.TemporaryDirectory(prefix="lastmile-ingest-") as tmp_dir:
@@ -126,15 +129,15 @@ def run(
                 env["LASTMILE_REDIS_URL"] = redis_url
             port = _free_port()
             log_path = tmp / "server.log"
-            load = Load(port, tokens, tenant.vehicle_ids, batch, connections, warmup_s, seconds)
+            load = Load(port, tokens, tenant.vehicle_ids, batch, connections, seconds)
             try:
                 with log_path.open("wb") as log:
-                    server = _start_server(port, env, log)
+                    server = _serve(port, workers, env, log)
                     try:
                         asyncio.run(_wait_until_serving(port, lambda: server.poll() is not None))
                         progress(
                             f"posting batches of {batch} on {connections} connections: "
-                            f"{warmup_s:g} s warm-up, {seconds:g} s measured"
+                            f"a warm-up batch per vehicle, then {seconds:g} s measured"
                         )
                         tally = _generate_elsewhere(load)
                     finally:
@@ -147,17 +150,21 @@ def run(
             finally:
                 if redis_url:
                     _forget_positions(redis_url, tenant.organization_id)
-    return _result(tally, load, backend, "drivers" if drivers else "gateway", stored)
+    credential = "drivers" if drivers else "gateway"
+    return _result(tally, load, stored) | {
+        "credential": credential,
+        "backend": backend,
+        "workers": workers,
+        "cpus": os.cpu_count(),
+    }
 
 
-def _result(tally: Tally, load: Load, backend: str, credential: str, stored: int) -> dict[str, Any]:
-    window = (tally.started + load.warmup_s, tally.started + load.warmup_s + load.seconds)
-    measured = [i for i, t in enumerate(tally.ended) if window[0] <= t < window[1]]
-    accepted = sum(tally.accepted)
+def _result(tally: Tally, load: Load, stored: int) -> dict[str, Any]:
+    accepted = tally.warmup_accepted + sum(tally.accepted)
     return {
-        "fixes_per_s": round(sum(tally.accepted[i] for i in measured) / load.seconds),
-        "requests_per_s": round(len(measured) / load.seconds, 1),
-        **_percentiles([tally.latency_ms[i] for i in measured]),
+        "fixes_per_s": round(sum(tally.accepted) / tally.elapsed_s),
+        "requests_per_s": round(len(tally.accepted) / tally.elapsed_s, 1),
+        **_percentiles(tally.latency_ms),
         "accepted": accepted,
         "refused": tally.refused,
         "refusals": tally.refusals,
@@ -167,12 +174,18 @@ def _result(tally: Tally, load: Load, backend: str, credential: str, stored: int
         "batch": load.batch,
         "vehicles": len(load.vehicle_ids),
         "connections": load.connections,
-        "credential": credential,
-        "backend": backend,
         "seconds": load.seconds,
-        "warmup_s": load.warmup_s,
-        "cpus": os.cpu_count(),
     }
+
+
+def _serve(port: int, workers: int, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """The app factory under uvicorn, as ``lastmile serve`` runs it, configured by ``env``."""
+    command = [
+        sys.executable, "-m", "uvicorn", "lastmile.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 @contextmanager
@@ -259,9 +272,9 @@ def _generate_elsewhere(load: Load) -> Tally:
     try:
         tally: Tally = receiver.recv()
     except EOFError:
-        raise RuntimeError(f"the load generator died (exit code {process.exitcode})") from None
-    finally:
         process.join(30)
+        raise RuntimeError(f"the load generator died (exit code {process.exitcode})") from None
+    process.join(30)
     return tally
 
 
@@ -279,7 +292,7 @@ class _Fleet:
     lat: list[float] = field(init=False)
     lon: list[float] = field(init=False)
     step: list[tuple[float, float]] = field(init=False)  # degrees per ping (lat, lon)
-    next_vehicle: int = 0
+    requests: int = 0  # made so far; the next is for vehicle ``requests % len(vehicles)``
 
     def __post_init__(self) -> None:
         count = len(self.load.vehicle_ids)
@@ -295,8 +308,8 @@ class _Fleet:
 
     def request(self) -> bytes:
         """The next vehicle's next batch, as a whole HTTP request."""
-        n = self.next_vehicle
-        self.next_vehicle = (n + 1) % len(self.load.vehicle_ids)
+        n = self.requests % len(self.load.vehicle_ids)
+        self.requests += 1
         dlat, dlon = self.step[n]
         fixes = []
         for _ in range(self.load.batch):
@@ -318,37 +331,57 @@ class _Fleet:
 
 
 async def _drive(load: Load) -> Tally:
-    fleet, tally = _Fleet(load), Tally(started=time.time())
-    stop_at = tally.started + load.warmup_s + load.seconds
-    await asyncio.gather(*(_connection(load.port, fleet, tally, stop_at)
-                           for _ in range(load.connections)))  # fmt: skip
+    fleet, tally = _Fleet(load), Tally()
+    connections = [await asyncio.open_connection("127.0.0.1", load.port)
+                   for _ in range(load.connections)]  # fmt: skip
+    try:
+        warmup = Tally()  # one batch per vehicle: every vehicle has a latest position
+        await asyncio.gather(*(_post(r, w, fleet, warmup, budget=len(load.vehicle_ids))
+                               for r, w in connections))  # fmt: skip
+        tally.warmup_accepted, tally.refused = sum(warmup.accepted), warmup.refused
+        tally.refusals, tally.errors = warmup.refusals, warmup.errors
+        started = time.perf_counter()
+        await asyncio.gather(*(_post(r, w, fleet, tally, until=started + load.seconds)
+                               for r, w in connections))  # fmt: skip
+        tally.elapsed_s = time.perf_counter() - started
+    finally:
+        for _, writer in connections:
+            writer.close()
     return tally
 
 
-async def _connection(port: int, fleet: _Fleet, tally: Tally, stop_at: float) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.time() < stop_at:
-            request = fleet.request()
-            sent = time.perf_counter()
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(
-                int(line.split(b":", 1)[1])
-                for line in head.split(b"\r\n")
-                if line.lower().startswith(b"content-length:")
-            )
-            body = await reader.readexactly(length)
-            latency_ms = (time.perf_counter() - sent) * 1000
-            if b" 200 " not in head.split(b"\r\n", 1)[0]:
-                tally.errors.append(f"{head.split(b' ', 2)[1].decode()}: {body[:300].decode()}")
-                continue
-            report = json.loads(body)
-            tally.ended.append(time.time())
-            tally.latency_ms.append(latency_ms)
-            tally.accepted.append(report["accepted"])
-            tally.refused += len(report["refused"])
-            for refusal in report["refused"]:
-                tally.refusals[refusal["reason"]] = tally.refusals.get(refusal["reason"], 0) + 1
-    finally:
-        writer.close()
+async def _post(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    fleet: _Fleet,
+    tally: Tally,
+    *,
+    budget: int | None = None,
+    until: float | None = None,
+) -> None:
+    """Post batches back to back until the fleet has made ``budget`` requests (all the
+    connections together, so that none idles long enough for the server to close it) or
+    until ``until`` (perf_counter)."""
+    while (budget is None or fleet.requests < budget) and (
+        until is None or time.perf_counter() < until
+    ):
+        request = fleet.request()
+        started = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        body = await reader.readexactly(length)
+        latency_ms = (time.perf_counter() - started) * 1000
+        if b" 200 " not in head.split(b"\r\n", 1)[0]:
+            tally.errors.append(f"{head.split(b' ', 2)[1].decode()}: {body[:300].decode()}")
+            continue
+        report = json.loads(body)
+        tally.latency_ms.append(latency_ms)
+        tally.accepted.append(report["accepted"])
+        tally.refused += len(report["refused"])
+        for refusal in report["refused"]:
+            tally.refusals[refusal["reason"]] = tally.refusals.get(refusal["reason"], 0) + 1

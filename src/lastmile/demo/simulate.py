@@ -1,8 +1,8 @@
 """The demo's simulated fleet: every dispatched route's vehicle drives its plan, live.
 
 :func:`positions_at` (pure) says where a vehicle that keeps exactly to its plan is at an
-instant: along the route geometry between stops (at the planned pace of each leg), parked at a
-stop from its planned arrival to its planned departure. :class:`FleetSimulator` turns that into
+instant: along the route geometry between stops, arriving when planned, parked at a stop from
+its planned arrival to its planned departure. :class:`FleetSimulator` turns that into
 GPS fixes with noise, every few seconds, through the same ingest as real devices, and does what
 a driver does and tracking cannot: hands the parcels over (delivered) on leaving a stop.
 """
@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from lastmile.auth.principal import Access, Principal
 from lastmile.db.engine import Database, after_commit
@@ -33,6 +32,7 @@ from lastmile.orders.repository import OrderRepository
 from lastmile.orders.service import OrderService
 from lastmile.orders.status import OrderStatus
 from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
+from lastmile.planning.service import RouteRepository
 from lastmile.services import Services
 from lastmile.tracking.channels import order_channel
 from lastmile.tracking.fixes import IncomingFix, distance_m
@@ -261,14 +261,12 @@ def positions_at(plan: RoutePlan, t: float) -> SimPosition:
 
 def load_route_plans(db: Database, organization_id: str) -> list[RoutePlan]:
     """Every dispatched or running route of the organisation, earliest start first."""
+    principal = Principal(organization_id, Access.admin, system="simulator")
     with db.unit_of_work(readonly=True) as session:
         routes = session.scalars(
-            select(Route)
-            .where(
-                Route.organization_id == organization_id,
-                Route.status.in_((RouteStatus.dispatched, RouteStatus.in_progress)),
-            )
-            .options(selectinload(Route.stops))
+            RouteRepository(session, principal)
+            .scoped()
+            .where(Route.status.in_((RouteStatus.dispatched, RouteStatus.in_progress)))
             .order_by(Route.starts_at, Route.id)
         ).all()
         return [
@@ -297,9 +295,9 @@ class TickReport:
 
 class FleetSimulator:
     """
-    Drives ``plans`` in real time times ``speed``: one fix per moving vehicle every
-    ``interval_s`` (all vehicles in one unit of work), then, for every stop the plan has left,
-    its orders delivered.
+    Drives ``plans`` in real time times ``speed``: every ``interval_s``, the orders of each stop
+    the plan has left are delivered, then every moving vehicle sends a fix (all vehicles in one
+    unit of work).
 
     Fixes carry the real clock's time (the ingest refuses future and stale fixes); the plan's
     clock runs ``speed`` times as fast from the first tick. Geofences (arrival, departure) and
@@ -409,7 +407,8 @@ class FleetSimulator:
                 stop_id: state
                 for stop_id, state in session.execute(
                     select(RouteStop.id, RouteStop.status).where(
-                        RouteStop.id.in_([stop.stop_id for _, stop in due])
+                        RouteStop.organization_id == self.organization_id,
+                        RouteStop.id.in_([stop.stop_id for _, stop in due]),
                     )
                 )
             }

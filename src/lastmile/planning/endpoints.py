@@ -27,7 +27,7 @@ TERMINAL = {PlanStatus.succeeded, PlanStatus.failed, PlanStatus.committed}
 EVENT_INTERVAL_S = 0.5
 
 
-def get_runner(request: Request) -> PlanRunner:
+async def get_runner(request: Request) -> PlanRunner:
     runner: PlanRunner = request.app.state.plan_runner
     return runner
 

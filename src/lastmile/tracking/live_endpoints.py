@@ -27,7 +27,7 @@ router = APIRouter(tags=["tracking"])
 LinkIssuer = Annotated[Principal, Depends(require(*STAFF, Access.merchant))]
 
 
-def get_tracking(request: Request) -> TrackingRuntime:
+async def get_tracking(request: Request) -> TrackingRuntime:
     runtime: TrackingRuntime = request.app.state.tracking
     return runtime
 

@@ -147,13 +147,29 @@ class TrackingProcessor:
         """Process everything queued now (shutdown, tests)."""
         with self._lock:
             pending, self._pending = self._pending, defaultdict(list)
+        if not pending:
+            return
+        # One read for the whole batch: most reporting vehicles may have no route to track,
+        # and a writing unit of work each just to find that out would cost the ingest dearly.
+        on_route = self._vehicles_on_route({vehicle for _, vehicle in pending})
         for (organization_id, vehicle_id), fixes in pending.items():
+            if vehicle_id not in on_route:
+                continue
             try:
                 self._process(organization_id, vehicle_id, fixes)
             except Exception:  # one vehicle's bad batch must not stop tracking the others
                 if self.inline:
                     raise
                 log.exception("tracking vehicle %s failed", vehicle_id)
+
+    def _vehicles_on_route(self, vehicle_ids: set[str]) -> set[str]:
+        with self.db.unit_of_work(readonly=True) as session:
+            rows = session.scalars(
+                select(Route.vehicle_id)
+                .where(Route.vehicle_id.in_(vehicle_ids), Route.status.in_(ACTIVE))
+                .distinct()
+            )
+            return set(rows)
 
     def _run(self) -> None:
         while True:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from lastmile.db.engine import Database
 from lastmile.fleet.models import Depot
+from lastmile.live.channels import fleet_channel, order_channel
 from lastmile.live.events import LiveEvent
 from lastmile.orders.models import Order
 from lastmile.planning.models import Route, RouteStop
-from lastmile.tracking.channels import fleet_channel, order_channel
 from tests.factories import Tenant
 from tests.helpers import assert_problem, run_async
 from tests.tracking.builders import BuiltRoute, committed_route, iso
@@ -212,3 +212,26 @@ def test_a_window_that_no_longer_fits_its_promise_raises_at_risk(
         f"/v1/orders/{route.order_ids[2]}/tracking-links", headers=tenant.headers("merchant")
     ).json()
     assert client.get(f"/v1/tracking/{link['token']}").json()["eta"]["at_risk"] is True
+
+
+def test_any_status_move_reaches_the_customer_live(
+    client: TestClient, database: Database, tenant: Tenant
+) -> None:
+    """A driver marking the order delivered (not a geofence) is pushed to its live view."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    route = committed_route(client, database, tenant, STOPS, starts_at=start, leg_s=1200)
+    Drive(client, tenant, start).go([DEPOT])
+    order_id = route.order_ids[0]
+
+    def deliver() -> None:
+        response = client.post(
+            f"/v1/orders/{order_id}/transitions",
+            json={"status": "delivered"},
+            headers=tenant.headers("driver"),
+        )
+        assert response.status_code == 200, response.text
+
+    events = collect(client, [order_channel(order_id)], deliver)
+    assert [(e.kind, e.data["status"], e.data["label"]) for e in events] == [
+        ("status", "delivered", "Delivered")
+    ]

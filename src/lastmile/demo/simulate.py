@@ -25,20 +25,17 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from lastmile.auth.principal import Access, Principal
-from lastmile.db.engine import Database, after_commit
+from lastmile.db.engine import Database
 from lastmile.kit.clock import utcnow
-from lastmile.live.events import LiveEvent
 from lastmile.orders.repository import OrderRepository
 from lastmile.orders.service import OrderService
 from lastmile.orders.status import OrderStatus
 from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
 from lastmile.planning.service import RouteRepository
 from lastmile.services import Services
-from lastmile.tracking.channels import order_channel
 from lastmile.tracking.fixes import IncomingFix, distance_m
 from lastmile.tracking.models import FixSource
 from lastmile.tracking.runtime import TrackingRuntime
-from lastmile.tracking.view import TIMELINE_LABELS, iso
 
 log = logging.getLogger(__name__)
 
@@ -401,7 +398,7 @@ class FleetSimulator:
         ]
         if not due:
             return 0, 0
-        events: list[tuple[str, LiveEvent]] = []
+        delivered = 0
         with self.db.unit_of_work() as session:
             status = {
                 stop_id: state
@@ -426,13 +423,9 @@ class FleetSimulator:
                 # before it processed the route's first fix still hands its parcels over.
                 orders.follow(order, OrderStatus.out_for_delivery, "route started")
                 if orders.follow(order, OrderStatus.delivered, "handed over (simulated driver)"):
-                    payload = {"status": order.status.value, "at": iso(utcnow()),
-                               "label": TIMELINE_LABELS[order.status]}  # fmt: skip
-                    events.append((order_channel(order.id), LiveEvent("status", payload)))
-            broker = self.tracking.broker
-            after_commit(session, lambda: broker.publish_many(events))
+                    delivered += 1
         self._done.update(stop.stop_id for _, stop in due)
-        return len(due), len(events)
+        return len(due), delivered
 
     # -- the thread -------------------------------------------------------------------------
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from lastmile.auth.principal import Access, Principal
+from lastmile.db.engine import after_commit
 from lastmile.fleet.repository import PickupPointRepository
 from lastmile.kit.clock import utcnow
 from lastmile.kit.errors import (
@@ -22,6 +23,8 @@ from lastmile.kit.errors import (
 )
 from lastmile.kit.ids import new_id
 from lastmile.kit.pagination import Paged
+from lastmile.live.channels import fleet_channel, order_channel
+from lastmile.live.events import LiveEvent
 from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
 from lastmile.orders.models import (
     DeliveryMethod,
@@ -32,7 +35,7 @@ from lastmile.orders.models import (
 )
 from lastmile.orders.repository import OrderRepository
 from lastmile.orders.schemas import PICKUP_METHODS, OrderCreate, OrderUpdate
-from lastmile.orders.status import TRANSITIONS, OrderStatus, can_transition
+from lastmile.orders.status import STATUS_LABELS, TRANSITIONS, OrderStatus, can_transition
 from lastmile.organizations.repository import get_organization
 from lastmile.services import Services
 
@@ -224,6 +227,21 @@ class OrderService:
         ):
             raise Conflict("The order changed meanwhile; read it again and retry.")
         self._record(order, current, target.value, {}, reason=reason, to_status=target)
+        self._announce(order, target, now)
+
+    def _announce(self, order: Order, status: OrderStatus, at: datetime) -> None:
+        """Tell the order's live views about a status move once it is committed."""
+        data = {
+            "order_id": order.id,
+            "status": status.value,
+            "at": at.isoformat().replace("+00:00", "Z"),
+            "label": STATUS_LABELS[status],
+        }
+        event = LiveEvent("status", data)
+        items = [(order_channel(order.id), event),
+                 (fleet_channel(order.organization_id), LiveEvent("order", data))]  # fmt: skip
+        broker = self.services.broker
+        after_commit(self.session, lambda: broker.publish_many(items))
 
     def _record(
         self,

@@ -36,6 +36,21 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.cancelled: frozenset(),
 }
 
+# How a status reads to a customer (tracking page timeline, live events, messages).
+STATUS_LABELS = {
+    S.created: "Order received",
+    S.planned: "Delivery scheduled",
+    S.dispatched: "Assigned to a driver",
+    S.out_for_delivery: "Out for delivery",
+    S.arriving: "Driver arriving",
+    S.delivered: "Delivered",
+    S.failed: "Delivery attempt failed",
+    S.rescheduled: "Rescheduled",
+    S.returned: "Returned to sender",
+    S.cancelled: "Cancelled",
+}
+
+
 TERMINAL = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)
 
 

@@ -74,9 +74,7 @@ def _report(result: IngestResult) -> IngestReport:
 REPORTERS = frozenset({*STAFF, Access.driver})
 
 
-@router.post(
-    "/v1/positions", response_model=IngestReport, dependencies=[Depends(credential_given)]
-)
+@router.post("/v1/positions", response_model=IngestReport, dependencies=[Depends(credential_given)])
 def report_positions(
     batch: PositionBatch,
     db: Annotated[Database, Depends(get_database)],

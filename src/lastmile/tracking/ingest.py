@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from lastmile.db.engine import after_commit
 from lastmile.kit.clock import utcnow
 from lastmile.live.broker import Broker
+from lastmile.live.channels import fleet_channel
 from lastmile.live.events import LiveEvent
 from lastmile.live.latest import LatestPositions, VehiclePosition
-from lastmile.tracking.channels import fleet_channel
 from lastmile.tracking.fixes import (
     Anchor,
     FixRules,

@@ -15,9 +15,9 @@ from lastmile.auth.service import authenticate
 from lastmile.db.engine import Database
 from lastmile.deps import SessionDep, SettingsDep, bearer_scheme, get_database, require
 from lastmile.kit.errors import Forbidden, NotFound, Unauthorized
+from lastmile.live.channels import fleet_channel, order_channel
 from lastmile.live.events import LiveEvent
 from lastmile.live.sse import LiveStreamResponse, sse_response
-from lastmile.tracking.channels import fleet_channel, order_channel
 from lastmile.tracking.ingest import position_payload
 from lastmile.tracking.links import issue_link, order_links, resolve_link, revoke_link
 from lastmile.tracking.runtime import TrackingRuntime

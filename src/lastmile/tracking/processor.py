@@ -39,6 +39,7 @@ from lastmile.fleet.models import Depot
 from lastmile.kit.clock import utcnow
 from lastmile.kit.errors import Conflict, NotFound
 from lastmile.live.broker import Broker
+from lastmile.live.channels import fleet_channel, order_channel
 from lastmile.live.events import LiveEvent
 from lastmile.live.latest import LatestPositions
 from lastmile.orders.models import Order
@@ -47,10 +48,8 @@ from lastmile.orders.status import OrderStatus
 from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
 from lastmile.planning.service import RouteService
 from lastmile.services import Services
-from lastmile.tracking.channels import fleet_channel, order_channel
 from lastmile.tracking.fixes import IncomingFix
 from lastmile.tracking.view import (
-    TIMELINE_LABELS,
     driver_visible,
     eta_payload,
     iso,
@@ -372,8 +371,7 @@ class _RouteRun:
             return
         self.route.status = RouteStatus.in_progress
         for order in self.orders.values():
-            if self.order_service.follow(order, OrderStatus.out_for_delivery, "route started"):
-                self._order_status(order)
+            self.order_service.follow(order, OrderStatus.out_for_delivery, "route started")
         self.outbox.add(
             fleet_channel(self.route.organization_id),
             "route",
@@ -401,10 +399,8 @@ class _RouteRun:
             for order_id in stop.order_ids if approaching else ():
                 order = self.orders.get(order_id)
                 reason = f"stop {event.kind}"
-                if order is not None and self.order_service.follow(
-                    order, OrderStatus.arriving, reason
-                ):
-                    self._order_status(order)
+                if order is not None:
+                    self.order_service.follow(order, OrderStatus.arriving, reason)
             self.outbox.add(
                 fleet_channel(self.route.organization_id),
                 "stop",
@@ -429,14 +425,6 @@ class _RouteRun:
             data |= {"expected": iso(_dt(event.expected)), "earliest": iso(_dt(event.earliest)),
                      "latest": iso(_dt(event.latest))}  # fmt: skip
         self.outbox.add(fleet_channel(self.route.organization_id), event.kind, data)
-
-    def _order_status(self, order: Order) -> None:
-        self.outbox.add(
-            order_channel(order.id),
-            "status",
-            {"status": order.status.value, "at": iso(utcnow()),
-             "label": TIMELINE_LABELS[order.status]},
-        )  # fmt: skip
 
     def finish(self) -> None:
         """Write ETAs and states, then queue what each audience may see."""

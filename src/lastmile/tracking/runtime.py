@@ -9,7 +9,7 @@ from datetime import timedelta
 from lastmile.config import Settings
 from lastmile.db.engine import Database
 from lastmile.kit.periodic import PeriodicJob
-from lastmile.live.broker import Broker, build_broker
+from lastmile.live.broker import Broker
 from lastmile.live.latest import LatestPositions, build_latest_positions
 from lastmile.services import Services
 from lastmile.tracking.fixes import FixRules
@@ -32,7 +32,7 @@ class TrackingRuntime:
 
     @classmethod
     def build(cls, settings: Settings, db: Database, services: Services) -> TrackingRuntime:
-        broker = build_broker(settings.redis_url)
+        broker = services.broker
         latest = build_latest_positions(settings.redis_url)
         processor = TrackingProcessor(db, services, broker, latest, inline=settings.tracking_inline)
         rules = FixRules(

@@ -18,24 +18,11 @@ from sqlalchemy.orm import Session
 from lastmile.fleet.models import Driver, PickupPoint, Vehicle
 from lastmile.live.latest import LatestPositions, VehiclePosition
 from lastmile.orders.models import Order, OrderEvent
-from lastmile.orders.status import OrderStatus
+from lastmile.orders.status import STATUS_LABELS, OrderStatus
 from lastmile.organizations.models import Merchant, Organization
 from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
 
 ON_THE_WAY = frozenset({OrderStatus.out_for_delivery, OrderStatus.arriving})
-
-TIMELINE_LABELS = {
-    OrderStatus.created: "Order received",
-    OrderStatus.planned: "Delivery scheduled",
-    OrderStatus.dispatched: "Assigned to a driver",
-    OrderStatus.out_for_delivery: "Out for delivery",
-    OrderStatus.arriving: "Driver arriving",
-    OrderStatus.delivered: "Delivered",
-    OrderStatus.failed: "Delivery attempt failed",
-    OrderStatus.rescheduled: "Rescheduled",
-    OrderStatus.returned: "Returned to sender",
-    OrderStatus.cancelled: "Cancelled",
-}
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -194,7 +181,7 @@ def customer_snapshot(
         if e.from_status is e.to_status or (timeline and timeline[-1]["status"] == e.to_status):
             continue
         timeline.append(
-            {"at": iso(e.at), "status": e.to_status.value, "label": TIMELINE_LABELS[e.to_status]}
+            {"at": iso(e.at), "status": e.to_status.value, "label": STATUS_LABELS[e.to_status]}
         )
     destination = _destination(session, order)
     eta = driver = path = before = None

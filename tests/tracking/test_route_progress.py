@@ -235,3 +235,23 @@ def test_any_status_move_reaches_the_customer_live(
     assert [(e.kind, e.data["status"], e.data["label"]) for e in events] == [
         ("status", "delivered", "Delivered")
     ]
+
+
+def test_a_route_completes_when_every_stop_is_left(
+    client: TestClient, database: Database, tenant: Tenant
+) -> None:
+    """Leaving the last stop completes the route; its driver can still report positions."""
+    route = committed_route(client, database, tenant, STOPS)
+    for stop_id in route.stop_ids:
+        for what in ("arrival", "departure"):
+            response = client.post(
+                f"/v1/routes/{route.route_id}/stops/{stop_id}/{what}",
+                headers=tenant.headers("driver"),
+            )
+            assert response.status_code == 200, response.text
+    with database.unit_of_work(readonly=True) as s:
+        done = s.get(Route, route.route_id)
+        assert done is not None
+        assert done.status.value == "completed"
+    back = Drive(client, tenant, datetime.now(UTC) - timedelta(seconds=30)).go([DEPOT])
+    assert back["vehicle_id"] == route.vehicle_id

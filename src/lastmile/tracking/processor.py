@@ -482,4 +482,19 @@ class _RouteRun:
                         {"lat": fix.lat, "lon": fix.lon, "heading": fix.heading_deg,
                          "at": iso(_dt(fix.t))},
                     )  # fmt: skip
+        self._complete_if_done()
         self.session.flush()
+
+    def _complete_if_done(self) -> None:
+        """A route whose every delivery stop is left is completed (live trackers stop)."""
+        deliveries = [s for s in self.stops if s.kind == "stop"]
+        if self.route.status is RouteStatus.in_progress and all(
+            s.status is StopStatus.departed for s in deliveries
+        ):
+            self.route.status = RouteStatus.completed
+            self.outbox.add(
+                fleet_channel(self.route.organization_id),
+                "route",
+                {"route_id": self.route.id, "status": RouteStatus.completed.value,
+                 "at": iso(utcnow())},
+            )  # fmt: skip

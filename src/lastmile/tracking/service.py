@@ -80,7 +80,10 @@ def device_by_identifier(session: Session, identifier: str) -> TrackingDevice | 
 
 
 def active_route(session: Session, principal: Principal) -> Route | None:
-    """The driver's route for today: not completed, starting nearest to now."""
+    """The driver's route for today, starting nearest to now; one still under way first.
+
+    A completed route still names the vehicle its driver drives back to the depot.
+    """
     now = utcnow()
     today = now.date()
     routes = session.scalars(
@@ -88,13 +91,16 @@ def active_route(session: Session, principal: Principal) -> Route | None:
         .scoped()
         .where(
             Route.driver_id == principal.driver_id,
-            Route.status.in_(ACTIVE_ROUTE),
+            Route.status.in_((*ACTIVE_ROUTE, RouteStatus.completed)),
             Route.service_date.between(today - timedelta(days=1), today + timedelta(days=1)),
         )
     ).all()
     if not routes:
         return None
-    return min(routes, key=lambda r: abs((r.starts_at - now).total_seconds()))
+    return min(
+        routes,
+        key=lambda r: (r.status is RouteStatus.completed, abs((r.starts_at - now).total_seconds())),
+    )
 
 
 def reporting_vehicle(session: Session, principal: Principal, vehicle_id: str | None) -> str:

@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
 from lastmile.app import create_app
 from lastmile.config import Settings
 from lastmile.db.engine import Database
-from lastmile.orders.models import DeliveryWindow
 from tests.factories import Tenant, order_payload
 
 
@@ -73,7 +71,8 @@ def _solve(client: TestClient, tenant: Tenant, **extra: Any) -> dict[str, Any]:
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "queued"
     client.app.state.plan_runner.wait(60)  # type: ignore[attr-defined]
-    plan = client.get(f"/v1/plans/{r.json()['id']}", headers=tenant.headers("dispatcher")).json()
+    got = client.get(f"/v1/plans/{r.json()['id']}", headers=tenant.headers("dispatcher"))
+    plan: dict[str, Any] = got.json()
     assert plan["status"] == "succeeded", plan
     return plan
 
@@ -181,30 +180,75 @@ def test_bad_planning_requests_get_4xx_with_reason(
     assert client.get("/v1/plans", headers=tenant.headers("dispatcher")).json()["items"] == []
 
 
-def test_window_already_over_is_refused(
-    planning_client: TestClient, tenant: Tenant, database: Database
+def _van_with_shift(client: TestClient, tenant: Tenant, start: int, end: int) -> str:
+    """One van and a driver on shift tomorrow from ``start`` to ``end`` o'clock (UTC)."""
+    staff = tenant.headers("dispatcher")
+    van = client.post("/v1/vehicles", headers=staff, json={
+        "name": "Early van", "type": "van", "home_depot_id": tenant.depot_id,
+        "capacity_parcels": 50, "capacity_kg": 500, "capacity_litres": 3000,
+        "cost_per_km": 0.3, "cost_per_hour": 20})  # fmt: skip
+    assert van.status_code == 201, van.text
+    driver = client.post("/v1/drivers", headers=staff, json={
+        "name": "Early driver", "home_depot_id": tenant.depot_id}).json()  # fmt: skip
+    shift = client.post("/v1/shifts", headers=staff, json={
+        "driver_id": driver["id"], "starts_at": _at(start), "ends_at": _at(end)})  # fmt: skip
+    assert shift.status_code == 201, shift.text
+    return str(van.json()["id"])
+
+
+def _set_windows(client: TestClient, tenant: Tenant, order_id: str, *hours: int) -> None:
+    windows = [{"start": _at(h), "end": _at(h + 1)} for h in hours]
+    r = client.patch(f"/v1/orders/{order_id}", json={"windows": windows},
+                     headers=tenant.headers("dispatcher"))  # fmt: skip
+    assert r.status_code == 200, r.text
+
+
+@pytest.fixture
+def midday(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """Planning happens at noon (UTC) of the service day: the day is under way."""
+    day = _tomorrow()
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    monkeypatch.setattr("lastmile.planning.service.utcnow", lambda: noon)
+    return noon
+
+
+def test_replanning_a_day_under_way_skips_what_is_over(
+    planning_client: TestClient, tenant: Tenant, midday: datetime
 ) -> None:
-    """An order whose window has passed by planning time makes the request a 422 naming it."""
+    """Orders whose windows are all over are unassigned (`window`); ended shifts are not used."""
     client = planning_client
-    _fleet(client, tenant, vans=1)
-    order_id = _orders(client, tenant, 1)[0]
-    client.patch(
-        f"/v1/orders/{order_id}",
-        json={"windows": [{"start": _at(9), "end": _at(10)}]},
-        headers=tenant.headers("dispatcher"),
-    )
-    past = datetime.now(UTC) - timedelta(hours=2)
-    with database.unit_of_work() as s:
-        s.execute(
-            update(DeliveryWindow)
-            .where(DeliveryWindow.order_id == order_id)
-            .values(starts_at=past - timedelta(hours=1), ends_at=past)
-        )
+    live_van = _fleet(client, tenant, vans=1)[0]
+    ended_van = _van_with_shift(client, tenant, 6, 11)
+    over, fine, open_all_day = _orders(client, tenant, 3)
+    _set_windows(client, tenant, over, 8, 10)
+    _set_windows(client, tenant, fine, 9, 14)  # the 9-10 window is over, 14-15 is not
+    plan = _solve(client, tenant)
+    routes = plan["result"]["routes"]
+    assert [r["vehicle_id"] for r in routes] == [live_van]
+    assert ended_van not in {r["vehicle_id"] for r in routes}
+    planned = {o for r in routes for s in r["stops"] for o in s["order_ids"]}
+    assert planned == {fine, open_all_day}
+    assert plan["result"]["unassigned"] == [
+        {"order_id": over, "reason": "window", "detail": "all its delivery windows are over"}
+    ]
+    assert (plan["summary"]["orders"], plan["summary"]["assigned"]) == (3, 2)
+    assert plan["summary"]["unassigned"] == 1
+    stop = next(s for r in routes for s in r["stops"] if fine in s["order_ids"])
+    assert datetime.fromisoformat(stop["service_start"]) >= datetime.fromisoformat(_at(14))
+
+
+def test_replanning_with_every_shift_over_is_refused(
+    planning_client: TestClient, tenant: Tenant, midday: datetime
+) -> None:
+    """When every shift of the day has ended there is no vehicle to plan with: 422."""
+    client = planning_client
+    _van_with_shift(client, tenant, 6, 11)
+    _orders(client, tenant, 1)
     r = client.post(
         "/v1/plans", json={"service_date": str(_tomorrow())}, headers=tenant.headers("dispatcher")
     )
     assert r.status_code == 422, r.text
-    assert order_id in r.text
+    assert r.json()["errors"][0]["field"] == "vehicle_ids"
 
 
 def test_planning_needs_staff(planning_client: TestClient, tenant: Tenant) -> None:

@@ -25,7 +25,8 @@ from lastmile.kit.errors import Unprocessable, field_error
 from lastmile.orders.models import DeliveryMethod, Order
 from lastmile.orders.repository import OrderRepository
 from lastmile.orders.status import OrderStatus
-from lastmile.planning.schemas import PlanRequest
+from lastmile.planning.schemas import PlanRequest, UnassignedOrder
+from lastmile.routing import plan as rp_plan
 from lastmile.routing import problem as rp
 from lastmile.routing.geo import Coordinate
 from lastmile.routing.service_time import DeliveryMethod as Handling
@@ -53,6 +54,9 @@ class AssembledDay:
     epoch: datetime
     driver_of_vehicle: dict[str, str | None]
     order_ids: list[str] = field(default_factory=list)
+    # Orders left out before the search (every window already over): not in the problem, but
+    # part of the day, so the proposal lists them as unassigned.
+    excluded: list[UnassignedOrder] = field(default_factory=list)
 
     def at(self, seconds: int) -> datetime:
         return self.epoch + timedelta(seconds=seconds)
@@ -108,6 +112,8 @@ def assemble_day(
     if request.service_date < now.astimezone(tz).date():
         raise _refuse("service_date", "the service date is in the past")
     epoch = local_midnight(request.service_date, tz)
+    # Re-planning a day under way: what is already over is left out (the core refuses it).
+    now_s = max(0, _seconds(now, epoch))
     depots = {d.id: d for d in DepotRepository(session, principal).all()}
     for depot_id in request.depot_ids or []:
         if depot_id not in depots:
@@ -126,7 +132,7 @@ def assemble_day(
     shift_rows = ShiftRepository(session, principal).starting_between(epoch, day_end)
     drivers = {d.id: d for d in DriverRepository(session, principal).all() if d.active}
     shifts = {s.driver_id: s for s in sorted(shift_rows, key=lambda s: s.starts_at)
-              if s.driver_id in drivers}  # fmt: skip
+              if s.driver_id in drivers and _seconds(s.ends_at, epoch) > now_s}  # fmt: skip
     paired = _pair_drivers(vehicles, shifts, drivers)
 
     vehicle_types: list[rp.VehicleType] = []
@@ -152,6 +158,8 @@ def assemble_day(
                 for b in shift.breaks
             )
             skills = frozenset(driver.skills)
+        if end <= now_s:
+            continue  # its hours are over (drones; ended shifts are never paired)
         depot = depots[vehicle.home_depot_id]
         vehicle_types.append(
             rp.VehicleType(
@@ -174,12 +182,23 @@ def assemble_day(
     if not orders:
         raise _refuse("order_ids", "no orders to plan that day")
     points = {p.id: p for p in PickupPointRepository(session, principal).all()}
-    jobs = [_job(order, points, epoch) for order in orders]
+    jobs: list[rp.Job] = []
+    excluded: list[UnassignedOrder] = []
+    for order in orders:
+        windows = [rp.TimeWindow(_seconds(w.starts_at, epoch), _seconds(w.ends_at, epoch))
+                   for w in order.windows]  # fmt: skip
+        open_windows = [w for w in windows if w.end_s > now_s]
+        if windows and not open_windows:
+            excluded.append(UnassignedOrder(
+                order_id=order.id, reason=rp_plan.UnassignedReason.WINDOW.value,
+                detail="all its delivery windows are over"))  # fmt: skip
+        else:
+            jobs.append(_job(order, points, epoch, tuple(open_windows)))
     problem = rp.Problem(
         depots=tuple(rp.Depot(d.id, Coordinate(d.lat, d.lon)) for d in depots.values()),
         vehicle_types=tuple(vehicle_types),
         jobs=tuple(jobs),
-        now_s=max(0, _seconds(now, epoch)),
+        now_s=now_s,
         grid_co2_g_per_kwh=grid_kg_co2e_per_kwh * 1000,
     )
     return AssembledDay(
@@ -187,6 +206,7 @@ def assemble_day(
         epoch=epoch,
         driver_of_vehicle={v.id: (d.id if (d := paired.get(v.id)) else None) for v in vehicles},
         order_ids=[o.id for o in orders],
+        excluded=excluded,
     )
 
 
@@ -216,7 +236,10 @@ def priority_level(priority: int) -> int:
     return min(3, priority // 25)
 
 
-def _job(order: Order, points: dict[str, PickupPoint], epoch: datetime) -> rp.Job:
+def _job(
+    order: Order, points: dict[str, PickupPoint], epoch: datetime,
+    windows: tuple[rp.TimeWindow, ...],
+) -> rp.Job:  # fmt: skip
     point = points.get(order.pickup_point_id or "")
     where = (
         Coordinate(point.lat, point.lon)
@@ -238,8 +261,7 @@ def _job(order: Order, points: dict[str, PickupPoint], epoch: datetime) -> rp.Jo
         id=order.id, location=where,
         load=rp.Load(len(order.parcels), kg, sum(p.volume_litres for p in order.parcels)),
         service_s=timing.service_s, setup_s=timing.setup_s,
-        windows=tuple(rp.TimeWindow(_seconds(w.starts_at, epoch), _seconds(w.ends_at, epoch))
-                      for w in order.windows),
+        windows=windows,
         release_s=max(0, _seconds(order.release_at, epoch)) if order.release_at else 0,
         skills=frozenset(skills), priority=priority_level(order.priority),
         stop_key=f"point:{point.id}" if point else f"address:{order.address_id}",

@@ -60,8 +60,11 @@ def proposal_from_plan(plan: rplan.Plan, day: AssembledDay) -> tuple[PlanResult,
     result = PlanResult(
         routes=routes,
         unassigned=[
-            UnassignedOrder(order_id=u.job_id, reason=u.reason.value, detail=u.detail)
-            for u in plan.unassigned
+            *day.excluded,
+            *(
+                UnassignedOrder(order_id=u.job_id, reason=u.reason.value, detail=u.detail)
+                for u in plan.unassigned
+            ),
         ],
     )
     assigned = sum(len(s.order_ids) for r in routes for s in r.stops)
@@ -69,7 +72,7 @@ def proposal_from_plan(plan: rplan.Plan, day: AssembledDay) -> tuple[PlanResult,
         vehicles=len(routes),
         orders=len(day.order_ids),
         assigned=assigned,
-        unassigned=len(plan.unassigned),
+        unassigned=len(result.unassigned),
         distance_km=round(plan.distance_m / 1000, 3),
         duration_h=round(plan.duration_s / 3600, 3),
         cost=round(plan.cost, 2),

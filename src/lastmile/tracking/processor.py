@@ -395,12 +395,10 @@ class _RouteRun:
                 stop.arrived_at = _dt(event.arrived_at)
             if isinstance(event, Departed):
                 stop.departed_at = _dt(event.departed_at)
-            approaching = status in (StopStatus.arriving, StopStatus.arrived)
-            for order_id in stop.order_ids if approaching else ():
+            for order_id in stop.order_ids if status is StopStatus.arrived else ():
                 order = self.orders.get(order_id)
-                reason = f"stop {event.kind}"
                 if order is not None:
-                    self.order_service.follow(order, OrderStatus.arriving, reason)
+                    self.order_service.follow(order, OrderStatus.arriving, "stop arrived")
             self.outbox.add(
                 fleet_channel(self.route.organization_id),
                 "stop",
@@ -459,6 +457,7 @@ class _RouteRun:
             )
         with self.processor.compute_lock:
             self.route.tracking_state = self.tracker.to_state()
+        self._heading_to_next_stop()
         visible_now = self._visibility()
         for stop in self.stops:
             before = stops_before(self.stops, stop)
@@ -484,6 +483,20 @@ class _RouteRun:
                     )  # fmt: skip
         self._complete_if_done()
         self.session.flush()
+
+    def _heading_to_next_stop(self) -> None:
+        """Orders of the stop the driver now heads to (every earlier stop done) are
+        "arriving": the customer is told, and sees the driver, from this moment on."""
+        if self.route.status is not RouteStatus.in_progress:
+            return
+        for stop in self.stops:
+            if stop.kind != "stop" or stop.status is StopStatus.departed:
+                continue
+            if stops_before(self.stops, stop) == 0:
+                for order_id in stop.order_ids:
+                    order = self.orders.get(order_id)
+                    if order is not None:
+                        self.order_service.follow(order, OrderStatus.arriving, "next stop")
 
     def _complete_if_done(self) -> None:
         """A route whose every delivery stop is left is completed (live trackers stop)."""

@@ -23,30 +23,32 @@ import json
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+from lastmile.bench.server import (
+    DEPOT,
+    BenchTenant,
+    forget_positions,
+    free_port,
+    percentiles,
+    seed_tenant,
+    stop_servers,
+    wait_until_serving,
+)
 
 SSE_PATH = "/v1/live/fleet"
 POST_PATH = "/v1/positions"
 OPENING = b": connected"  # the first line sse_response writes, once the client is subscribed
 POSITION = b"event: position\n"
-START = (41.15, -8.61)  # Porto: where the bench's vehicles start (the depot)
 SPEED_MPS = 10.0  # how fast each vehicle moves between its fixes (36 km/h)
-
-
-@dataclass(frozen=True)
-class _Tenant:
-    organization_id: str
-    token: str
-    vehicle_ids: list[str]
 
 
 @dataclass
@@ -107,7 +109,7 @@ def run_fanout_bench(
         tmp = Path(tmp_dir)
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
         progress("migrating and seeding the bench database")
-        tenant = _seed(url, vehicles)
+        tenant = seed_tenant(url, vehicles)
         env = {k: v for k, v in os.environ.items() if not k.startswith("LASTMILE_")}
         env |= {
             "LASTMILE_DATABASE_URL": url,
@@ -116,7 +118,7 @@ def run_fanout_bench(
         }
         if redis_url:
             env["LASTMILE_REDIS_URL"] = redis_url
-        ports = [_free_port() for _ in range(servers)]
+        ports = [free_port() for _ in range(servers)]
         logs = [(tmp / f"server-{n}.log").open("wb") for n in range(servers)]
         procs = [_start_server(port, env, log) for port, log in zip(ports, logs, strict=True)]
         try:
@@ -128,7 +130,7 @@ def run_fanout_bench(
                     )
                 )  # fmt: skip
             finally:
-                _stop(procs)
+                stop_servers(procs)
                 for log in logs:
                     log.close()
         except Exception as exc:
@@ -137,13 +139,13 @@ def run_fanout_bench(
             raise RuntimeError(f"fan-out bench failed: {exc!r}; server logs: {tails}") from exc
         finally:
             if redis_url:
-                _forget_positions(redis_url, tenant.organization_id)
+                forget_positions(redis_url, tenant.organization_id)
     return _result(clock, tenant, redis_url, servers, subscribers, fixes, rate_per_s)
 
 
 def _result(
     clock: _Clock,
-    tenant: _Tenant,
+    tenant: BenchTenant,
     redis_url: str | None,
     servers: int,
     subscribers: int,
@@ -177,60 +179,16 @@ def _result(
         "rate_per_s": rate_per_s,
         "events_expected": clock.accepted * clock.subscribed,
         "events_received": len(from_accepted),
-        **_percentiles(from_accepted),
-        "from_send": _percentiles(from_send),
-        "from_response": _percentiles(from_response),
-        "post": _percentiles(post_ms),
+        **percentiles(from_accepted),
+        "from_send": percentiles(from_send),
+        "from_response": percentiles(from_response),
+        "post": percentiles(post_ms),
     }
-
-
-def _seed(url: str, vehicles: int) -> _Tenant:
-    """A migrated database with one organisation, its dispatcher and ``vehicles`` vans."""
-    from lastmile.auth.models import Role
-    from lastmile.auth.service import create_user, issue_access_token
-    from lastmile.db.engine import Database
-    from lastmile.db.migrate import upgrade
-    from lastmile.fleet.models import Depot, DepotKind, Vehicle, VehicleType
-    from lastmile.kit.crypto import random_token
-    from lastmile.kit.ids import new_id
-    from lastmile.organizations.service import create_organization
-    from lastmile.routing.profiles import RoutingProfile
-
-    upgrade(url)
-    db = Database(url)
-    try:
-        with db.unit_of_work() as session:
-            org = create_organization(session, "Fan-out bench", "Europe/Lisbon")
-            user = create_user(
-                session, org.id, email=f"dispatch-{org.id[-8:]}@bench.example.org",
-                name="Bench dispatcher", role=Role.dispatcher, password=random_token(),
-            )  # fmt: skip
-            token = issue_access_token(session, user, timedelta(hours=12)).token
-            depot = Depot(
-                id=new_id("dep"), organization_id=org.id, name="Bench depot",
-                kind=DepotKind.depot, lat=START[0], lon=START[1], opening_hours=[],
-            )  # fmt: skip
-            session.add(depot)
-            session.flush()
-            fleet = [
-                Vehicle(
-                    id=new_id("veh"), organization_id=org.id, name=f"Van {n + 1}",
-                    type=VehicleType.van, capacity_parcels=120, capacity_kg=800.0,
-                    capacity_litres=5000.0, avg_speed_kmh=30.0,
-                    routing_profile=RoutingProfile.VAN, home_depot_id=depot.id,
-                )
-                for n in range(vehicles)
-            ]  # fmt: skip
-            session.add_all(fleet)
-            session.flush()
-            return _Tenant(org.id, token, [v.id for v in fleet])
-    finally:
-        db.dispose()
 
 
 async def _drive(
     ports: list[int],
-    tenant: _Tenant,
+    tenant: BenchTenant,
     subscribers: int,
     fixes: int,
     rate_per_s: float,
@@ -240,7 +198,7 @@ async def _drive(
 ) -> _Clock:
     clock = _Clock()
     for port in ports:
-        await _wait_until_serving(port, died)
+        await wait_until_serving(port, died)
     progress(f"connecting {subscribers} SSE clients")
     gate = asyncio.Semaphore(connect_concurrency)
     all_in = asyncio.Event()
@@ -256,7 +214,7 @@ async def _drive(
     reader, writer = await asyncio.open_connection("127.0.0.1", ports[0])
     # Each vehicle drives east at SPEED_MPS: its fixes are 1 / rate * vehicles apart in time.
     metres_per_fix = SPEED_MPS * len(tenant.vehicle_ids) / rate_per_s
-    step_deg = metres_per_fix / (111_320 * math.cos(math.radians(START[0])))
+    step_deg = metres_per_fix / (111_320 * math.cos(math.radians(DEPOT[0])))
     last_ms = dict.fromkeys(tenant.vehicle_ids, 0)
     start = time.monotonic()
     for seq in range(fixes):
@@ -267,8 +225,8 @@ async def _drive(
         last_ms[vehicle_id] = t_ms
         fix = {
             "t": _iso_ms(t_ms),
-            "lat": START[0] + 0.001 * turn,
-            "lon": START[1] + step_deg * lap,
+            "lat": DEPOT[0] + 0.001 * turn,
+            "lon": DEPOT[1] + step_deg * lap,
             "accuracy": 8,
         }
         clock.keys[(vehicle_id, t_ms)] = seq
@@ -378,17 +336,6 @@ def _epoch_ms(iso: str) -> int:
     return round(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
-def _percentiles(latencies_ms: list[float]) -> dict[str, float | None]:
-    if not latencies_ms:
-        return {"p50_ms": None, "p95_ms": None, "p99_ms": None, "max_ms": None}
-    ordered = sorted(latencies_ms)
-
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
-    return {"p50_ms": at(0.50), "p95_ms": at(0.95), "p99_ms": at(0.99), "max_ms": at(1.0)}
-
-
 def _raise_open_files_limit(needed: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < needed:
@@ -396,54 +343,9 @@ def _raise_open_files_limit(needed: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _start_server(port: int, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "lastmile.bench.fanout", "--port", str(port)]
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _forget_positions(redis_url: str, organization_id: str) -> None:
-    """Drop the bench organisation's hot positions from the shared Redis."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
-    with contextlib.suppress(redis.RedisError):
-        client.delete(f"lastmile:latest:{organization_id}")
-    client.close()
-
-
-async def _wait_until_serving(port: int, died: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-            if b" 200 " in await reader.readline():
-                writer.close()
-                return
-            writer.close()
-        except OSError:
-            pass
-        if died() or time.monotonic() > deadline:
-            raise RuntimeError(f"the bench server on port {port} did not start")
-        await asyncio.sleep(0.1)
 
 
 def _serve() -> None:

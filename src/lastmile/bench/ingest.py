@@ -32,19 +32,19 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
-from lastmile.bench.fanout import (
-    _forget_positions,
-    _free_port,
-    _percentiles,
-    _seed,
-    _stop,
-    _wait_until_serving,
+from lastmile.bench.server import (
+    DEPOT,
+    forget_positions,
+    free_port,
+    percentiles,
+    seed_tenant,
+    stop_servers,
+    wait_until_serving,
 )
 
 PATH = "/v1/positions"
 PING_S = 2  # every vehicle pings every 2 s (issue #4's fleet)
 SPEED_MPS = 5.0  # how far a vehicle moves between pings: 10 m
-ORIGIN = (41.15, -8.61)  # Porto
 FIRST_FIX_AGO_S = 900  # the first batches carry fixes from 15 minutes ago
 
 
@@ -117,7 +117,7 @@ def run(
         tmp = Path(tmp_dir)
         with _database(database_url, tmp) as url:
             progress(f"seeding {vehicles} vehicles ({backend})")
-            tenant = _seed(url, vehicles)
+            tenant = seed_tenant(url, vehicles)
             tokens = _driver_tokens(url, tenant.vehicle_ids) if drivers else [tenant.token]
             env = {k: v for k, v in os.environ.items() if not k.startswith("LASTMILE_")}
             env |= {
@@ -127,21 +127,21 @@ def run(
             }
             if redis_url:
                 env["LASTMILE_REDIS_URL"] = redis_url
-            port = _free_port()
+            port = free_port()
             log_path = tmp / "server.log"
             load = Load(port, tokens, tenant.vehicle_ids, batch, connections, seconds)
             try:
                 with log_path.open("wb") as log:
                     server = _serve(port, workers, env, log)
                     try:
-                        asyncio.run(_wait_until_serving(port, lambda: server.poll() is not None))
+                        asyncio.run(wait_until_serving(port, lambda: server.poll() is not None))
                         progress(
                             f"posting batches of {batch} on {connections} connections: "
                             f"a warm-up batch per vehicle, then {seconds:g} s measured"
                         )
                         tally = _generate_elsewhere(load)
                     finally:
-                        _stop([server])
+                        stop_servers([server])
                 progress("counting the stored fixes")
                 stored = _stored(url)
             except Exception as exc:
@@ -149,7 +149,7 @@ def run(
                 raise RuntimeError(f"ingest bench failed: {exc!r}; server log: {tail}") from exc
             finally:
                 if redis_url:
-                    _forget_positions(redis_url, tenant.organization_id)
+                    forget_positions(redis_url, tenant.organization_id)
     credential = "drivers" if drivers else "gateway"
     return _result(tally, load, stored) | {
         "credential": credential,
@@ -164,7 +164,7 @@ def _result(tally: Tally, load: Load, stored: int) -> dict[str, Any]:
     return {
         "fixes_per_s": round(sum(tally.accepted) / tally.elapsed_s),
         "requests_per_s": round(len(tally.accepted) / tally.elapsed_s, 1),
-        **_percentiles(tally.latency_ms),
+        **percentiles(tally.latency_ms),
         "accepted": accepted,
         "refused": tally.refused,
         "refusals": tally.refusals,
@@ -298,10 +298,10 @@ class _Fleet:
         count = len(self.load.vehicle_ids)
         first = int(time.time()) - FIRST_FIX_AGO_S
         metres = SPEED_MPS * PING_S
-        per_lon = 111_320 * math.cos(math.radians(ORIGIN[0]))
+        per_lon = 111_320 * math.cos(math.radians(DEPOT[0]))
         self.t = [first + n % PING_S for n in range(count)]
-        self.lat = [ORIGIN[0] + (n % 100 - 50) * 0.001 for n in range(count)]
-        self.lon = [ORIGIN[1] + (n // 100 - 50) * 0.001 for n in range(count)]
+        self.lat = [DEPOT[0] + (n % 100 - 50) * 0.001 for n in range(count)]
+        self.lon = [DEPOT[1] + (n // 100 - 50) * 0.001 for n in range(count)]
         headings = [math.radians(n * 137.5 % 360) for n in range(count)]
         self.step = [(metres * math.cos(h) / 111_320, metres * math.sin(h) / per_lon)
                      for h in headings]  # fmt: skip

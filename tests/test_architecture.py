@@ -66,7 +66,7 @@ def imports_of(path: Path) -> set[str]:
 PURE_CORES = {
     ROUTING: (ROUTING,),
     "lastmile.eta": ("lastmile.eta", ROUTING),
-    "lastmile.tracking.fixes": ("lastmile.tracking.fixes",),
+    "lastmile.tracking.fixes": ("lastmile.tracking.fixes", ROUTING),
 }
 
 

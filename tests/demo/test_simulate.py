@@ -30,8 +30,8 @@ from lastmile.orders.status import OrderStatus
 from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
 from lastmile.planning.schemas import PlanRequest
 from lastmile.planning.solve import SolveSettings
+from lastmile.routing.geo import great_circle_m
 from lastmile.services import Services
-from lastmile.tracking.fixes import distance_m
 from lastmile.tracking.models import PositionFix
 
 T0 = 1_800_000_000.0
@@ -63,10 +63,10 @@ def test_positions_follow_the_plan() -> None:
     halfway = positions_at(plan, T0 + 50)
     assert halfway.phase == "driving"
     assert halfway.stop_index == 0
-    assert distance_m(halfway.lat, halfway.lon, *DEPOT) == pytest.approx(
-        distance_m(*DEPOT, *A) / 2, rel=1e-3
+    assert great_circle_m(halfway.lat, halfway.lon, *DEPOT) == pytest.approx(
+        great_circle_m(*DEPOT, *A) / 2, rel=1e-3
     )
-    assert halfway.speed_mps == pytest.approx(distance_m(*DEPOT, *A) / 100, rel=1e-3)
+    assert halfway.speed_mps == pytest.approx(great_circle_m(*DEPOT, *A) / 100, rel=1e-3)
     assert halfway.heading_deg == pytest.approx(90.0, abs=1.0)  # due east
     at_stop = positions_at(plan, T0 + 130)
     assert (at_stop.lat, at_stop.lon, at_stop.phase, at_stop.speed_mps) == (*A, "stop", 0.0)
@@ -125,7 +125,7 @@ def test_the_simulated_noise_is_repeatable_by_seed(sqlite_database: Database) ->
     assert first != other
     for (_, fix), (_, moved) in zip(first, other, strict=True):
         assert 5.0 <= fix.accuracy_m <= 15.0
-        assert distance_m(fix.lat, fix.lon, moved.lat, moved.lon) <= 30.0
+        assert great_circle_m(fix.lat, fix.lon, moved.lat, moved.lon) <= 30.0
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def _far_from_neighbours(plan: RoutePlan, after: float) -> int:
     points = [ends[0], *((s.lat, s.lon) for s in plan.stops), ends[1]]
     for k, stop in enumerate(plan.stops):
         near = [points[k], points[k + 2]]
-        if stop.arrival > after and all(distance_m(stop.lat, stop.lon, *p) > 300 for p in near):
+        if stop.arrival > after and all(great_circle_m(stop.lat, stop.lon, *p) > 300 for p in near):
             return k
     raise AssertionError("no stop far from its neighbours")
 
@@ -191,7 +191,7 @@ def test_the_fleet_drives_a_small_city_and_delivers(
         route = session.get(Route, plan.route_id)
         status = {o.id: o.status for o in session.scalars(select(Order))}
     assert len(fixes) == sum(r.accepted for r in reports) == sum(r.fixes for r in reports)
-    assert distance_m(fixes[0].lat, fixes[0].lon, fixes[-1].lat, fixes[-1].lon) > 200
+    assert great_circle_m(fixes[0].lat, fixes[0].lon, fixes[-1].lat, fixes[-1].lon) > 200
     assert route is not None
     assert route.status is RouteStatus.in_progress
     assert served is not None

@@ -32,8 +32,9 @@ from lastmile.orders.service import OrderService
 from lastmile.orders.status import OrderStatus
 from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
 from lastmile.planning.service import RouteRepository
+from lastmile.routing.geo import great_circle_m
 from lastmile.services import Services
-from lastmile.tracking.fixes import IncomingFix, distance_m
+from lastmile.tracking.fixes import IncomingFix
 from lastmile.tracking.models import FixSource
 from lastmile.tracking.runtime import TrackingRuntime
 
@@ -132,7 +133,7 @@ def _leg(start: float, end: float, points: Sequence[Point]) -> Leg:
         kept.append(kept[0])
     cumulative = [0.0]
     for a, b in itertools.pairwise(kept):
-        cumulative.append(cumulative[-1] + distance_m(a[0], a[1], b[0], b[1]))
+        cumulative.append(cumulative[-1] + great_circle_m(a[0], a[1], b[0], b[1]))
     return Leg(start, max(start, end), tuple(kept), tuple(cumulative), start)
 
 
@@ -159,7 +160,7 @@ def _anchor(coords: Sequence[Point], start: int, target: Point) -> int:
     one on it, else the nearest (earliest of equals, so a route passing twice keeps its order)."""
     best, best_d = start, math.inf
     for i in range(start, len(coords)):
-        d = distance_m(coords[i][0], coords[i][1], target[0], target[1])
+        d = great_circle_m(coords[i][0], coords[i][1], target[0], target[1])
         if d <= SAME_POINT_M:
             return i
         if d < best_d:

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lastmile.eta.model import StopPlan
-from lastmile.routing.geo import haversine_m
+from lastmile.routing.geo import great_circle_m, haversine_m
 
 # Effective straight-line speeds outside this range are planning artefacts (a leg of 20 m
 # planned at 2 minutes, or rounding on a long leg), not speeds to extrapolate from.
@@ -37,9 +37,7 @@ def distances_m(
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle metres between two (lat, lon) points."""
-    return float(
-        haversine_m(np.asarray(a[0]), np.asarray(a[1]), np.asarray(b[0]), np.asarray(b[1]))
-    )
+    return great_circle_m(a[0], a[1], b[0], b[1])
 
 
 class LegModel:

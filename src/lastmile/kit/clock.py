@@ -14,6 +14,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def iso_z(moment: datetime) -> str:
+    """An aware time as ISO 8601 in UTC with a ``Z`` (how the API and live events write it)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def as_utc(moment: datetime) -> datetime:
     """The same instant in UTC; a ValueError if UTC cannot hold it (the edges of year 1 or 9999)."""
     try:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from lastmile.auth.principal import Access, Principal
 from lastmile.db.engine import after_commit
 from lastmile.fleet.repository import PickupPointRepository
-from lastmile.kit.clock import utcnow
+from lastmile.kit.clock import iso_z, utcnow
 from lastmile.kit.errors import (
     Conflict,
     Forbidden,
@@ -234,7 +234,7 @@ class OrderService:
         data = {
             "order_id": order.id,
             "status": status.value,
-            "at": at.isoformat().replace("+00:00", "Z"),
+            "at": iso_z(at),
             "label": STATUS_LABELS[status],
         }
         event = LiveEvent("status", data)

@@ -33,6 +33,10 @@ class StopStatus(enum.StrEnum):
     departed = "departed"
 
 
+# A route still being driven (or about to be): what tracking follows.
+ACTIVE_ROUTE = (RouteStatus.dispatched, RouteStatus.in_progress)
+
+
 class Plan(TenantMixin, TimestampMixin, Base):
     """An optimisation job for one day and, once solved, its proposed routes."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,15 @@ def as_arrays(points: Sequence[Coordinate]) -> tuple[NDArray[np.float64], NDArra
     lat = np.fromiter((p.lat for p in points), dtype=np.float64, count=len(points))
     lon = np.fromiter((p.lon for p in points), dtype=np.float64, count=len(points))
     return lat, lon
+
+
+def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two points (scalar: per-fix work, where a
+    NumPy call would cost ten times as much)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def haversine_m(

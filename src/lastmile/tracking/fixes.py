@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-EARTH_RADIUS_M = 6_371_008.8
+from lastmile.routing.geo import great_circle_m
 
 
 class Rejection(enum.StrEnum):
@@ -80,14 +80,6 @@ class Screening:
         return self.accepted[-1][1] if self.accepted else None
 
 
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
 def _static_check(fix: IncomingFix, now: datetime, rules: FixRules) -> tuple[Rejection, str] | None:
     numbers = (fix.lat, fix.lon, fix.accuracy_m, fix.speed_mps, fix.heading_deg, fix.battery)
     if any(v is not None and not math.isfinite(v) for v in numbers):
@@ -109,7 +101,7 @@ def _static_check(fix: IncomingFix, now: datetime, rules: FixRules) -> tuple[Rej
 def _implied_speed_kmh(a: Anchor, fix: IncomingFix) -> float:
     # Both readings may be off by their accuracy: only movement beyond that counts.
     slack = fix.accuracy_m or 0.0
-    moved = max(0.0, distance_m(a.lat, a.lon, fix.lat, fix.lon) - slack)
+    moved = max(0.0, great_circle_m(a.lat, a.lon, fix.lat, fix.lon) - slack)
     seconds = max(abs((fix.t - a.t).total_seconds()), 1.0)
     return moved / seconds * 3.6
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lastmile.db.engine import after_commit
-from lastmile.kit.clock import utcnow
+from lastmile.kit.clock import iso_z, utcnow
 from lastmile.live.broker import Broker
 from lastmile.live.channels import fleet_channel
 from lastmile.live.events import LiveEvent
@@ -176,16 +176,14 @@ def position_payload(position: VehiclePosition) -> dict[str, Any]:
     return {
         "vehicle_id": position.vehicle_id,
         "driver_id": position.driver_id,
-        "at": datetime.fromtimestamp(position.t, UTC).isoformat().replace("+00:00", "Z"),
+        "at": iso_z(datetime.fromtimestamp(position.t, UTC)),
         "lat": position.lat,
         "lon": position.lon,
         "speed_mps": position.speed_mps,
         "heading_deg": position.heading_deg,
         "accuracy_m": position.accuracy_m,
         "battery": position.battery,
-        "received_at": datetime.fromtimestamp(position.received_at, UTC)
-        .isoformat()
-        .replace("+00:00", "Z"),
+        "received_at": iso_z(datetime.fromtimestamp(position.received_at, UTC)),
     }
 
 

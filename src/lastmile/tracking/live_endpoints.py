@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -40,9 +40,9 @@ class TrackingLinkRead(BaseModel):
 
     id: str
     order_id: str
-    created_at: Any
-    expires_at: Any
-    revoked_at: Any | None
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
 
 
 class TrackingLinkIssued(TrackingLinkRead):

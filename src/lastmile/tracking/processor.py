@@ -45,7 +45,7 @@ from lastmile.live.latest import LatestPositions
 from lastmile.orders.models import Order
 from lastmile.orders.service import OrderService
 from lastmile.orders.status import OrderStatus
-from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
+from lastmile.planning.models import ACTIVE_ROUTE, Route, RouteStatus, RouteStop, StopStatus
 from lastmile.planning.service import RouteService
 from lastmile.services import Services
 from lastmile.tracking.fixes import IncomingFix
@@ -58,7 +58,6 @@ from lastmile.tracking.view import (
 
 log = logging.getLogger(__name__)
 
-ACTIVE = (RouteStatus.dispatched, RouteStatus.in_progress)
 # A vehicle's fixes belong to the route whose day they fall in, with this much margin for
 # early starts and late returns.
 ROUTE_MARGIN = timedelta(hours=3)
@@ -165,7 +164,7 @@ class TrackingProcessor:
         with self.db.unit_of_work(readonly=True) as session:
             rows = session.scalars(
                 select(Route.vehicle_id)
-                .where(Route.vehicle_id.in_(vehicle_ids), Route.status.in_(ACTIVE))
+                .where(Route.vehicle_id.in_(vehicle_ids), Route.status.in_(ACTIVE_ROUTE))
                 .distinct()
             )
             return set(rows)
@@ -218,7 +217,7 @@ class TrackingProcessor:
         """The driver (or a dispatcher) confirms arrival at or departure from a stop by hand,
         inside the caller's unit of work."""
         route = RouteService(session, principal).get(route_id, for_update=True)
-        if route.status not in ACTIVE:
+        if route.status not in ACTIVE_ROUTE:
             raise Conflict(f"The route is {route.status.value}; nothing to confirm.")
         if not any(s.id == stop_id for s in route.stops):
             raise NotFound(f"No stop {stop_id!r} on route {route_id!r}.")
@@ -237,7 +236,7 @@ class TrackingProcessor:
             .where(
                 Route.organization_id == organization_id,
                 Route.vehicle_id == vehicle_id,
-                Route.status.in_(ACTIVE),
+                Route.status.in_(ACTIVE_ROUTE),
                 Route.starts_at <= at + ROUTE_MARGIN,
                 Route.ends_at >= at - ROUTE_MARGIN,
             )

@@ -16,11 +16,9 @@ from lastmile.kit.clock import utcnow
 from lastmile.kit.crypto import random_token, sha256_hex
 from lastmile.kit.errors import Conflict, Forbidden, NotFound
 from lastmile.kit.ids import new_id
-from lastmile.planning.models import Route, RouteStatus
+from lastmile.planning.models import ACTIVE_ROUTE, Route, RouteStatus
 from lastmile.planning.service import RouteRepository
 from lastmile.tracking.models import PositionFix, TrackingDevice
-
-ACTIVE_ROUTE = (RouteStatus.dispatched, RouteStatus.in_progress)
 
 
 class DeviceRepository(TenantRepository[TrackingDevice]):

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lastmile.fleet.models import Driver, PickupPoint, Vehicle
+from lastmile.kit.clock import iso_z
 from lastmile.live.latest import LatestPositions, VehiclePosition
 from lastmile.orders.models import Order, OrderEvent
 from lastmile.orders.status import STATUS_LABELS, OrderStatus
@@ -28,7 +29,7 @@ ON_THE_WAY = frozenset({OrderStatus.out_for_delivery, OrderStatus.arriving})
 def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return iso_z(moment)
 
 
 def stops_before(stops: Sequence[RouteStop], stop: RouteStop) -> int:

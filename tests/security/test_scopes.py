@@ -7,13 +7,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from lastmile.auth import service as auth
 from lastmile.auth.models import Role
 from lastmile.db.engine import Database
 from lastmile.orders.status import OrderStatus
+from lastmile.planning.models import Route
 from tests.factories import Tenant, address_payload, customer_payload, order_payload
 from tests.helpers import assert_problem, set_order, snapshot
+from tests.tracking.builders import committed_route
 
 
 def _create(client: TestClient, tenant: Tenant, who: str, path: str, body: dict[str, Any]) -> str:
@@ -182,3 +185,21 @@ def test_driver_login_without_profile_sees_nothing(
     assert client.get("/v1/me", headers=headers).json()["driver_id"] is None
     assert client.get("/v1/orders", headers=headers).json()["items"] == []
     assert_problem(client.get(f"/v1/orders/{orders['unassigned']}", headers=headers), 404)
+
+
+def test_driver_login_without_profile_sees_no_route(
+    client: TestClient, tenant: Tenant, database: Database
+) -> None:
+    """Routes without a driver stay hidden from a driver login no driver profile names."""
+    route = committed_route(client, database, tenant, [(41.15, -8.61), (41.16, -8.62)])
+    with database.unit_of_work() as session:
+        session.execute(update(Route).where(Route.id == route.route_id).values(driver_id=None))
+        user = auth.create_user(
+            session, tenant.organization_id, email="no-profile@example.org", name="New",
+            role=Role.driver, password="long enough secret",
+        )  # fmt: skip
+        token = auth.issue_access_token(session, user, timedelta(hours=1)).token
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v1/routes", headers=tenant.headers("admin")).json()["items"]
+    assert client.get("/v1/routes", headers=headers).json()["items"] == []
+    assert_problem(client.get(f"/v1/routes/{route.route_id}", headers=headers), 404)

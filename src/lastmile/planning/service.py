@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, update
+from sqlalchemy import Select, false, update
 from sqlalchemy.orm import Session, selectinload
 
 from lastmile.auth.principal import Access, Principal
@@ -38,7 +38,10 @@ class RouteRepository(TenantRepository[Route]):
     def scoped(self) -> Select[Route]:
         stmt = super().scoped().options(selectinload(Route.stops))
         if self.scope.access is Access.driver:
-            stmt = stmt.where(Route.driver_id == self.scope.driver_id)
+            # A driver login no driver profile names sees no route (comparing with None
+            # would match every route without a driver).
+            driver_id = self.scope.driver_id
+            stmt = stmt.where(Route.driver_id == driver_id if driver_id is not None else false())
         return stmt
 
 

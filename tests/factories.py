@@ -223,4 +223,8 @@ def make_resources(client: TestClient, tenant: Tenant, db: Database) -> dict[str
         "user": user,
         "api_key": api_key,
         "order": order,
+        # A name that never resolves (RFC 2606): no request leaves the machine.
+        "webhook_endpoint": created(
+            "/v1/webhook-endpoints", {"url": "https://hooks.merchant.invalid/lastmile"}, "merchant"
+        ),
     }

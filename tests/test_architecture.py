@@ -67,6 +67,7 @@ PURE_CORES = {
     ROUTING: (ROUTING,),
     "lastmile.eta": ("lastmile.eta", ROUTING),
     "lastmile.tracking.fixes": ("lastmile.tracking.fixes", ROUTING),
+    "lastmile.ledger.core": ("lastmile.ledger.core",),
 }
 
 

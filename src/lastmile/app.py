@@ -13,19 +13,35 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lastmile import __version__
 from lastmile.auth.endpoints import router as auth_router
+from lastmile.chat.endpoints import router as chat_router
+from lastmile.chat.tasks import chat_retention_job
 from lastmile.config import Settings
 from lastmile.customers.endpoints import router as customers_router
+from lastmile.dashboard.page import router as dashboard_page_router
 from lastmile.db.engine import Database
 from lastmile.db.migrate import upgrade
+from lastmile.dispatch.endpoints import router as dispatch_router
+from lastmile.driver.endpoints import router as driver_router
+from lastmile.driver.page import router as driver_page_router
+from lastmile.driver.proof_endpoints import router as proof_router
+from lastmile.feedback.endpoints import router as feedback_router
 from lastmile.fleet.endpoints import router as fleet_router
 from lastmile.idempotency.middleware import IdempotencyMiddleware
 from lastmile.kit.errors import install_error_handlers
+from lastmile.ledger.endpoints import router as ledger_router
+from lastmile.ledger.tasks import sealing_job
+from lastmile.notifications.endpoints import router as notifications_router
+from lastmile.notifications.worker import notification_job
 from lastmile.orders.endpoints import router as orders_router
 from lastmile.organizations.endpoints import router as organizations_router
 from lastmile.planning.endpoints import router as planning_router
 from lastmile.planning.runner import PlanRunner, fail_interrupted_plans
 from lastmile.planning.solve import SolveSettings
+from lastmile.reports.endpoints import router as reports_router
+from lastmile.reports.page import router as reports_page_router
+from lastmile.selfservice.endpoints import router as self_service_router
 from lastmile.services import Services
+from lastmile.slots.endpoints import router as slots_router
 from lastmile.tracking.endpoints import router as tracking_router
 from lastmile.tracking.live_endpoints import router as live_router
 from lastmile.tracking.page import router as tracking_page_router
@@ -57,6 +73,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     services = Services.from_settings(settings)
     tracking = TrackingRuntime.build(settings, db, services)
+    chat_retention = chat_retention_job(settings, db)
+    ledger_sealing = sealing_job(settings, db)
+    notifier = notification_job(settings, db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +83,15 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             upgrade(db.url)
         fail_interrupted_plans(db)
         await tracking.start()
+        chat_retention.start()
+        ledger_sealing.start()
+        if notifier is not None:
+            notifier.start()
         yield
+        if notifier is not None:
+            notifier.stop()
+        ledger_sealing.stop()
+        chat_retention.stop()
         await tracking.stop()
         runner.shutdown()
         if database is None:
@@ -97,9 +124,23 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         customers_router,
         orders_router,
         planning_router,
+        # Before tracking: its /v1/routes/{id}/stops/{id}/{what} would take .../move.
+        dispatch_router,
+        slots_router,
         tracking_router,
         live_router,
         tracking_page_router,
+        self_service_router,
+        chat_router,
+        feedback_router,
+        ledger_router,
+        notifications_router,
+        driver_router,
+        proof_router,
+        driver_page_router,
+        dashboard_page_router,
+        reports_router,
+        reports_page_router,
     ):
         app.include_router(router)
 

@@ -22,12 +22,14 @@ from lastmile.auth.principal import Access, Principal
 from lastmile.config import Settings
 from lastmile.db.engine import Database
 from lastmile.db.migrate import upgrade
+from lastmile.notifications.commands import notifications_app
 from lastmile.organizations.models import Merchant, Organization
 from lastmile.organizations.service import create_organization
 
 app = typer.Typer(help="Lastmile: self-hostable last-mile delivery platform.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks; --json makes the last output line one JSON object.")
 app.add_typer(bench_app, name="bench")
+app.add_typer(notifications_app, name="notifications")
 console = Console(stderr=True)
 out = Console()
 
@@ -390,6 +392,138 @@ def plan(
         out.print(f"[green]Committed {plan_id}: routes dispatched to their drivers.[/]")
 
 
+# --- custody ledger ------------------------------------------------------------------------
+
+ledger_app = typer.Typer(
+    help="The custody ledger: verify it, seal days, export roots, check receipts.",
+    no_args_is_help=True,
+)
+app.add_typer(ledger_app, name="ledger")
+LedgerDatabaseUrl = Annotated[
+    str | None, typer.Option(help="Database URL (default: the configured database).")
+]
+LedgerOrganization = Annotated[
+    str | None, typer.Option("--organization", help="Organization id (default: every one).")
+]
+
+
+def _ledger_settings(database_url: str | None) -> tuple[Settings, Database]:
+    # No migration here: a verifier must not change the database it is checking.
+    settings = Settings(database_url=database_url) if database_url else Settings()
+    return settings, Database(settings.effective_database_url)
+
+
+def _ledger_organizations(db: Database, organization: str | None) -> list[str]:
+    from lastmile.ledger.service import ledger_organizations
+
+    if organization:
+        return [organization]
+    with db.unit_of_work(readonly=True) as session:
+        return ledger_organizations(session)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    database_url: LedgerDatabaseUrl = None,
+    organization: LedgerOrganization = None,
+    all_signatures: Annotated[
+        bool,
+        typer.Option(
+            "--all-signatures",
+            help="Check every entry's signature, not only the day roots' and open days' "
+            "(about 15 times slower).",
+        ),
+    ] = False,
+) -> None:
+    """Check every hash, link, signature and day root; exit code 1 and a table of faults."""
+    from lastmile.ledger.service import verify_ledger
+
+    _, db = _ledger_settings(database_url)
+    summary = Table("organization", "entries", "sealed days", "signatures", "result")
+    faults = Table("organization", "entry", "day", "fault", "detail", title="Faults, first first")
+    with console.status("Verifying the custody ledger..."):
+        for org in _ledger_organizations(db, organization):
+            with db.unit_of_work(readonly=True) as session:
+                report = verify_ledger(
+                    session, org, signatures="all" if all_signatures else "anchors"
+                )
+            result = "[green]ok[/]" if report.ok else f"[red]{report.faults_total} faults[/]"
+            summary.add_row(
+                org, str(report.entries), str(report.days_sealed),
+                str(report.signatures_checked), result,
+            )  # fmt: skip
+            for fault in report.faults:
+                faults.add_row(
+                    org, "" if fault.sequence is None else str(fault.sequence), fault.day or "",
+                    fault.kind.value, fault.detail,
+                )  # fmt: skip
+    db.dispose()
+    out.print(summary)
+    if faults.row_count:
+        out.print(faults)
+        raise typer.Exit(1)
+
+
+@ledger_app.command("seal")
+def ledger_seal(
+    database_url: LedgerDatabaseUrl = None, organization: LedgerOrganization = None
+) -> None:
+    """Publish the signed roots of every closed day not sealed yet (the server does it hourly)."""
+    from lastmile.ledger.service import publish_roots
+
+    settings, db = _ledger_settings(database_url)
+    sealed = 0
+    for org in _ledger_organizations(db, organization):
+        with db.unit_of_work() as session:
+            sealed += len(publish_roots(session, org, secret_key=settings.secret_key))
+    db.dispose()
+    out.print(f"Sealed {sealed} ledger days.")
+
+
+@ledger_app.command("export-roots")
+def ledger_export_roots(
+    out_file: Annotated[Path, typer.Option("--out", help="JSON lines file to write.")],
+    database_url: LedgerDatabaseUrl = None,
+    organization: LedgerOrganization = None,
+) -> None:
+    """Write every signed day root, with its public key, as JSON lines to publish elsewhere."""
+    from lastmile.ledger.schemas import LedgerRootRead
+    from lastmile.ledger.service import active_key, day_roots
+
+    _, db = _ledger_settings(database_url)
+    lines = []
+    for org in _ledger_organizations(db, organization):
+        with db.unit_of_work(readonly=True) as session:
+            key = active_key(session, org)
+            for root in day_roots(session, org):
+                line = LedgerRootRead.of(root).model_dump(mode="json")
+                line |= {"organization_id": org, "public_key": key.public_key if key else None}
+                lines.append(json.dumps(line, sort_keys=True) + "\n")
+    db.dispose()
+    out_file.write_text("".join(lines), encoding="utf-8")
+    console.print(f"Wrote {len(lines)} day roots to {out_file}.")
+
+
+@ledger_app.command("verify-receipt")
+def ledger_verify_receipt(
+    receipt: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Receipt JSON.")],
+    public_key: Annotated[
+        str | None, typer.Option(help="Require this (published) public key, hex.")
+    ] = None,
+) -> None:
+    """Check a custody receipt offline: hashes, signatures, Merkle proofs and day roots."""
+    from lastmile.ledger.core.receipt import verify_receipt
+
+    result = verify_receipt(receipt.read_bytes(), public_key=public_key)
+    for problem in result.problems:
+        out.print(f"[red]{problem}[/]")
+    if not result.ok:
+        raise typer.Exit(1)
+    out.print(
+        f"[green]Receipt verified[/]: {result.entries} entries, {result.sealed} in sealed days."
+    )
+
+
 # --- benchmarks ----------------------------------------------------------------------------
 
 
@@ -566,6 +700,48 @@ def bench_eta(
 
     with console.status(f"Tracking {routes} routes of {stops} stops..."):
         result = run_eta_bench(routes=routes, stops_per_route=stops, seed=seed, warm_days=warm_days)
+    _report(result, as_json)
+
+
+@bench_app.command("slots")
+def bench_slots(
+    routes: Annotated[int, typer.Option(help="Committed routes on the planned day.")] = 60,
+    stops: Annotated[int, typer.Option(help="Stops (orders) per route.")] = 34,
+    quotes: Annotated[int, typer.Option(help="Quotes timed through the HTTP endpoint.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Slot quote latency for random addresses on a day of ~2,000 orders on committed routes."""
+    from lastmile.bench.slots import run as run_slots_bench
+
+    with console.status(f"Quoting slots against {routes} routes of {stops} stops..."):
+        result = run_slots_bench(routes=routes, stops=stops, quotes=quotes, seed_value=seed)
+    _report(result, as_json)
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    appends: Annotated[int, typer.Option(help="Appends timed through the service.")] = 2_000,
+    batch: Annotated[int, typer.Option(help="Appends per commit in the batched run.")] = 100,
+    entries: Annotated[
+        int, typer.Option(help="Entries in the verified chain (times scale to a million).")
+    ] = 200_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL server URL (a fresh schema is used).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
+) -> None:
+    """Custody appends per second, and the time to verify a million ledger entries."""
+    from lastmile.bench.ledger import run as run_ledger_bench
+
+    with console.status("Ledger bench...") as status:
+        result = run_ledger_bench(
+            appends=appends,
+            batch=batch,
+            entries=entries,
+            database_url=database_url,
+            on_progress=lambda message: status.update(f"Ledger bench: {message}..."),
+        )
     _report(result, as_json)
 
 

@@ -26,7 +26,9 @@ from lastmile.db.engine import Database
 from tests.factories import Tenant, make_resources, make_tenant
 
 # Operations are fuzzed in groups by their first OpenAPI tag, so the groups run in parallel.
-TAGS = ["auth", "organization", "fleet", "customers", "orders", "planning", "tracking", "meta"]
+TAGS = ["auth", "organization", "fleet", "customers", "orders", "planning", "tracking", "driver",
+        "meta", "slots", "chat", "feedback", "ledger", "self-service", "webhooks",
+        "notifications"]  # fmt: skip
 EXAMPLES = 6  # per operation and generation mode: ~600 requests per backend
 SKIP = {
     ("POST", "/v1/auth/logout"),  # would revoke the token the fuzzing runs with
@@ -47,6 +49,8 @@ ID_OWNERS = {
     "/v1/users/": "user",
     "/v1/api-keys/": "api_key",
     "/v1/orders/": "order",
+    "/v1/driver/orders/": "order",
+    "/v1/webhook-endpoints/": "webhook_endpoint",
 }
 
 

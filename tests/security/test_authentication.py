@@ -26,6 +26,20 @@ OTHER_CREDENTIAL = {
     "POST /v1/osmand",
     "GET /v1/tracking/{token}",
     "GET /v1/live/orders/{order_id}",
+    # Self-service on the tracking link (tests/selfservice covers its refusals).
+    "GET /v1/self-service/{token}",
+    "POST /v1/self-service/{token}/window",
+    "POST /v1/self-service/{token}/reschedule",
+    "POST /v1/self-service/{token}/redirect",
+    "POST /v1/self-service/{token}/safe-place",
+    "POST /v1/self-service/{token}/instructions",
+    "POST /v1/self-service/{token}/delivery-options",
+    # The customer's chat and rating (tests/chat, tests/feedback cover their refusals).
+    "GET /v1/self-service/{token}/messages",
+    "POST /v1/self-service/{token}/messages",
+    "POST /v1/self-service/{token}/messages/read",
+    "GET /v1/self-service/{token}/feedback",
+    "POST /v1/self-service/{token}/feedback",
 }
 
 

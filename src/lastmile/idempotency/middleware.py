@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,14 @@ MAX_KEY_LENGTH = 255
 # Responses sent with "Cache-Control: no-store" (they carry a secret) are never kept; this
 # marker in place of the content type says so, and a replay is refused instead of re-shown.
 NOT_STORED = "lastmile/not-stored"
+# A customer's routes carry their credential, the tracking token, in the path.
+TOKEN_PATH = re.compile(r"/v1/self-service/([^/]+)(?:/|$)")
+
+
+def _path_token(path: str) -> bytes | None:
+    """The tracking token of a customer's self-service route, which keys their retries."""
+    match = TOKEN_PATH.match(path)
+    return match.group(1).encode() if match else None
 
 
 def _problem(status: int, slug: str, title: str, detail: str, path: str) -> tuple[int, bytes]:
@@ -56,7 +65,9 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         key_bytes = headers.get(HEADER)
-        credential = headers.get(b"authorization") or headers.get(b"x-api-key")
+        credential = (
+            headers.get(b"authorization") or headers.get(b"x-api-key") or _path_token(scope["path"])
+        )
         if key_bytes is None or credential is None:
             await self.app(scope, receive, send)
             return
@@ -77,8 +88,9 @@ class IdempotencyMiddleware:
 
         body = await _read_body(receive)
         caller = hashlib.sha256(credential).hexdigest()
+        compared = _comparable(headers, body)
         fingerprint = hashlib.sha256(
-            b"\0".join([path.encode(), scope.get("query_string", b""), body])
+            b"\0".join([path.encode(), scope.get("query_string", b""), compared])
         ).hexdigest()
         db = self.database()
         outcome = await run_in_threadpool(self._claim, db, caller, key, fingerprint, path)
@@ -224,6 +236,21 @@ class IdempotencyMiddleware:
             headers.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _comparable(headers: dict[bytes, bytes], body: bytes) -> bytes:
+    """The body as a retry is compared by: a multipart body without its boundary, which a
+    client draws afresh each time it rebuilds the form (an offline app replaying a queued
+    proof of delivery); the fields and files must still be the same."""
+    kind, _, params = headers.get(b"content-type", b"").partition(b";")
+    if kind.strip().lower() != b"multipart/form-data":
+        return body
+    for param in params.split(b";"):
+        name, _, value = param.strip().partition(b"=")
+        boundary = value.strip().strip(b'"')
+        if name.strip().lower() == b"boundary" and boundary:
+            return body.replace(b"--" + boundary, b"--")
+    return body
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -24,7 +24,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from lastmile.kit.errors import FieldError, field_error
+from lastmile.notifications.outbox import NotificationEvent, enqueue_for_rows
 from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
+from lastmile.orders.models import Order
 from lastmile.orders.schemas import OrderCreate
 
 MAX_ROWS = 100_000
@@ -212,6 +214,7 @@ def import_orders(
     if report.errors and not skip_invalid:
         return report
     insert_rows(ctx.session, intake)
+    enqueue_for_rows(ctx.session, NotificationEvent.order_confirmed, intake.rows[Order])
     report.imported = len(intake.order_ids)
     report.order_ids = intake.order_ids
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -25,6 +26,8 @@ from lastmile.kit.ids import new_id
 from lastmile.kit.pagination import Paged
 from lastmile.live.channels import fleet_channel, order_channel
 from lastmile.live.events import LiveEvent
+from lastmile.notifications import triggers
+from lastmile.notifications.outbox import NotificationEvent, enqueue_for_rows
 from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
 from lastmile.orders.models import (
     DeliveryMethod,
@@ -37,7 +40,10 @@ from lastmile.orders.repository import OrderRepository
 from lastmile.orders.schemas import PICKUP_METHODS, OrderCreate, OrderUpdate
 from lastmile.orders.status import STATUS_LABELS, TRANSITIONS, OrderStatus, can_transition
 from lastmile.organizations.repository import get_organization
+from lastmile.selfservice.announce import announce_change
+from lastmile.selfservice.pickup import PickupPoints
 from lastmile.services import Services
+from lastmile.slots.repository import SlotBookingRepository
 
 # What a driver may do to an order assigned to them.
 DRIVER_TRANSITIONS = frozenset(
@@ -92,6 +98,7 @@ class OrderService:
                 "; ".join(f"{e.field}: {e.message}" for e in intake.errors), errors=intake.errors
             )
         insert_rows(self.session, intake)
+        enqueue_for_rows(self.session, NotificationEvent.order_confirmed, intake.rows[Order])
         return self.get(intake.order_ids[0])
 
     def find(self, filters: OrderFilters, *, cursor: str | None, limit: int) -> Paged[Order]:
@@ -116,6 +123,7 @@ class OrderService:
                 raise Conflict(f"{name} cannot change once the order is {order.status.value}.")
         self._check_method(order, changes)
         self._check_rules(order, changes)
+        self._check_pickup_room(order, changes)
         windows = changes.pop("windows", None)
         for name, value in changes.items():
             setattr(order, name, value)
@@ -131,7 +139,9 @@ class OrderService:
                 for i, w in enumerate(windows)
             ]
         replan = order.status is OrderStatus.planned and PLAN_FIELDS & set(patch.model_fields_set)
-        self._record(order, None, "changed", {"fields": sorted(patch.model_fields_set)})
+        self.record_change(order, patch.model_fields_set)
+        announce_change(self.session, self.services.broker, order, patch.model_fields_set,
+                        via="staff")  # fmt: skip
         if replan:
             self._move(order, OrderStatus.created, "changed after planning; needs re-planning")
         self.session.flush()
@@ -173,6 +183,24 @@ class OrderService:
         ]
         if over:
             raise Unprocessable("; ".join(f"{e.field}: {e.message}" for e in over), errors=over)
+
+    def _check_pickup_room(self, order: Order, changes: dict[str, Any]) -> None:
+        """A newly chosen locker or pick-up point needs a free compartment that day and must be
+        open in the window: the rule customers meet on their tracking link too."""
+        point_id = changes.get("pickup_point_id")
+        if point_id is None or point_id == order.pickup_point_id:
+            return
+        windows = changes.get("windows")
+        when: tuple[datetime, datetime] | None
+        if windows:
+            when = (windows[0]["start"], windows[0]["end"])
+        else:
+            first = min(order.windows, key=lambda w: w.starts_at) if order.windows else None
+            when = (first.starts_at, first.ends_at) if first else None
+        timezone = ZoneInfo(get_organization(self.session, self.principal.organization_id).timezone)
+        PickupPoints(self.session, self.principal, timezone).reserve(
+            point_id, order.service_date, when, order_id=order.id
+        )
 
     def _check_method(self, order: Order, changes: dict[str, Any]) -> None:
         method = changes.get("delivery_method", order.delivery_method)
@@ -227,7 +255,11 @@ class OrderService:
         ):
             raise Conflict("The order changed meanwhile; read it again and retry.")
         self._record(order, current, target.value, {}, reason=reason, to_status=target)
+        if target in (OrderStatus.cancelled, OrderStatus.returned):
+            # The slot place goes back to other customers.
+            SlotBookingRepository(self.session, self.principal).release(order.id)
         self._announce(order, target, now)
+        triggers.on_status(self.session, order, target, reason, self.services.settings)
 
     def _announce(self, order: Order, status: OrderStatus, at: datetime) -> None:
         """Tell the order's live views about a status move once it is committed."""
@@ -242,6 +274,10 @@ class OrderService:
                  (fleet_channel(order.organization_id), LiveEvent("order", data))]  # fmt: skip
         broker = self.services.broker
         after_commit(self.session, lambda: broker.publish_many(items))
+
+    def record_change(self, order: Order, fields: Iterable[str], **details: Any) -> None:
+        """Append a "changed" entry naming ``fields`` to the order's history (no status move)."""
+        self._record(order, None, "changed", {"fields": sorted(fields)} | details)
 
     def _record(
         self,

@@ -34,12 +34,20 @@ class MerchantCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     contact_email: EmailStr | None = None
     active: bool = True
+    allow_signature_request: bool = Field(
+        default=True, description="Customers may ask for a signature on delivery."
+    )
+    allow_in_home: bool = Field(
+        default=False, description="Customers may ask for in-home delivery."
+    )
 
 
 class MerchantUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     contact_email: EmailStr | None = None
     active: bool | None = None
+    allow_signature_request: bool | None = None
+    allow_in_home: bool | None = None
 
 
 class MerchantRead(MerchantCreate):

@@ -37,7 +37,7 @@ PLANNABLE = (OrderStatus.created, OrderStatus.rescheduled)
 HEAVY_KG = 25.0
 # Drones fly without a driver shift; they operate within these local hours.
 DRONE_HOURS = (time(8), time(20))
-_HANDLING = {
+HANDLING_BY_METHOD = {
     DeliveryMethod.doorstep: Handling.DOORSTEP,
     DeliveryMethod.safe_place: Handling.DOORSTEP,
     DeliveryMethod.in_home: Handling.IN_HOME,
@@ -255,7 +255,7 @@ def _job(
     if any(p.weight_kg > HEAVY_KG for p in order.parcels):
         skills.add("heavy")
     timing = service_time(
-        _HANDLING[order.delivery_method], len(order.parcels), age_check=order.age_check
+        HANDLING_BY_METHOD[order.delivery_method], len(order.parcels), age_check=order.age_check
     )
     return rp.Job(
         id=order.id, location=where,

@@ -42,6 +42,7 @@ from lastmile.live.broker import Broker
 from lastmile.live.channels import fleet_channel, order_channel
 from lastmile.live.events import LiveEvent
 from lastmile.live.latest import LatestPositions
+from lastmile.notifications.progress import on_route_progress
 from lastmile.orders.models import Order
 from lastmile.orders.service import OrderService
 from lastmile.orders.status import OrderStatus
@@ -228,6 +229,23 @@ class TrackingProcessor:
         after_commit(session, lambda: self.broker.publish_many(outbox.items))
         return stop
 
+    def start_route(
+        self, session: Session, principal: Principal, route_id: str, at: datetime | None
+    ) -> Route:
+        """The driver starts the route by hand (start of shift), inside the caller's unit of
+        work: what the route's first fix does. A route already under way is left as it is."""
+        route = RouteService(session, principal).get(route_id, for_update=True)
+        if route.status is RouteStatus.completed:
+            raise Conflict("The route is completed; it cannot start again.")
+        if route.status is RouteStatus.in_progress:
+            return route
+        outbox = _Outbox()
+        run = _RouteRun(self, session, route, outbox)
+        run._start_route(at or utcnow())
+        run.finish()
+        after_commit(session, lambda: self.broker.publish_many(outbox.items))
+        return route
+
     def _route_for(
         self, session: Session, organization_id: str, vehicle_id: str, at: datetime
     ) -> Route | None:
@@ -317,6 +335,8 @@ class _RouteRun:
         self.visible = self._visibility()
         self.last_fix: Fix | None = None
         self.eta_dirty = False
+        # Stops whose window left their promise in this pass (customers are told once).
+        self.late_stops: set[str] = set()
 
     def _resume(
         self, route: Route, plans: list[StopPlan], learning: FleetLearning
@@ -385,6 +405,8 @@ class _RouteRun:
             if isinstance(event, EtaChanged | AtRisk):
                 self.eta_dirty = True
                 self._announce(stop, event)
+                if isinstance(event, AtRisk) and event.at_risk:
+                    self.late_stops.add(stop.id)
                 continue
             status = STATUS_OF_STOP.get(event.kind)
             if status is None:
@@ -454,6 +476,9 @@ class _RouteRun:
                     ],
                 },
             )
+            now = _dt(self.last_fix.t) if self.last_fix is not None else utcnow()
+            on_route_progress(self.session, self.processor.services.settings, self.stops,
+                              self.orders, now, self.late_stops)  # fmt: skip
         with self.processor.compute_lock:
             self.route.tracking_state = self.tracker.to_state()
         self._heading_to_next_stop()

@@ -17,7 +17,7 @@
   };
   const VEHICLES = { cargo_bike: 'Cargo bike', van: 'Van', ev_van: 'Electric van', drone: 'Drone' };
   const calm = matchMedia('(prefers-reduced-motion: reduce)').matches;
-  let state = null, map = null, driver = null, line = null, source = null;
+  let state = null, map = null, home = null, driver = null, line = null, source = null;
   let opened = false, retry = 0;
 
   const text = (el, value) => { if (el.textContent !== value) el.textContent = value; };
@@ -105,9 +105,10 @@
       } else {
         $('map').classList.add('map--offline');
       }
-      L.marker([d.lat, d.lon], { icon: pin('pin--home'), title: 'Your address',
-        alt: 'Your address', keyboard: false }).addTo(map);
+      home = L.marker([d.lat, d.lon], { icon: pin('pin--home'), title: d.label,
+        alt: 'Where your parcel goes', keyboard: false }).addTo(map);
     }
+    home.setLatLng([d.lat, d.lon]); // moved when the parcel is sent to a locker
     if (line) { line.remove(); line = null; }
     if (state.driver) trim(state.driver);
     if (state.driver && state.path && state.path.length > 1) {
@@ -180,6 +181,7 @@
     hero(); timeline(); prefs(); drawMap();
     root.dataset.state = 'ready';
     root.setAttribute('aria-busy', 'false');
+    dispatchEvent(new CustomEvent('lastmile:snapshot', { detail: state })); // manage.js
   }
 
   const live = (status, label) => { $('live').dataset.live = status; text($('live-text'), label); };
@@ -234,6 +236,7 @@
       state.driver = null; state.path = null;
       drawMap();
     },
+    order_changed: () => load(), // the customer, a dispatcher or the plan changed the order
     snapshot: render,
   };
 
@@ -251,7 +254,13 @@
     for (const [name, fn] of Object.entries(handlers)) {
       source.addEventListener(name, (ev) => fn(JSON.parse(ev.data)));
     }
+    // chat.js, feedback.js and manage.js follow this one stream through window events.
+    for (const name of ['message', 'read', 'status', 'order_changed']) {
+      source.addEventListener(name, (ev) => dispatchEvent(
+        new CustomEvent(`lastmile:${name}`, { detail: JSON.parse(ev.data) })));
+    }
   }
 
+  addEventListener('lastmile:changed', load); // manage.js changed the delivery
   load();
 })();

@@ -1,0 +1,1 @@
+"""Per-order chat between the customer (by tracking link) and the driver or dispatch."""

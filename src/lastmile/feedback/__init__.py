@@ -1,0 +1,1 @@
+"""Customer ratings of deliveries, their aggregates, and follow-ups on low ratings."""

@@ -1,0 +1,1 @@
+"""Proactive notifications: transactional outbox, worker, channels (email, SMS, webhooks)."""

@@ -1,0 +1,1 @@
+"""Customer self-service on the tracking link: change when, where and how a parcel arrives."""

@@ -216,7 +216,14 @@ def demo(
     simulated fleet driving the routes (tracking links printed)."""
     from lastmile.demo import generate_city, generate_orders
     from lastmile.demo.city import TIMEZONE, live_day
-    from lastmile.demo.loader import issue_links, live_fleet, live_orders, load_city, plan_day
+    from lastmile.demo.loader import (
+        hand_route_to_login,
+        issue_links,
+        live_fleet,
+        live_orders,
+        load_city,
+        plan_day,
+    )
     from lastmile.kit.clock import utcnow
     from lastmile.planning.schemas import PlanRequest
     from lastmile.planning.solve import DEMO_CITY_PBF, SolveSettings
@@ -264,8 +271,14 @@ def demo(
         db, logins.organization_id, url, timedelta(days=settings.tracking_link_ttl_days),
         after=utcnow() + timedelta(minutes=1),
     )  # fmt: skip
+    handover = hand_route_to_login(
+        db, logins.organization_id, logins.users["driver"], after=utcnow(),
+        keep=[link.route_id for link in links],
+    )  # fmt: skip
     db.dispose()
     table = Table(title=f"Lastmile demo - Porto, {city.service_date}", show_header=False)
+    table.add_row("Dispatcher dashboard", f"{url}/dashboard")
+    table.add_row("Driver app", f"{url}/driver")
     table.add_row("API docs", f"{url}/docs")
     for role, email in logins.users.items():
         table.add_row(f"{role} login", f"{email} / {logins.password}")
@@ -281,7 +294,14 @@ def demo(
         f"(plan {planned.plan_id}); {len(logins.order_ids) - planned.assigned} orders wait "
         "for the dispatcher",
     )
-    table.add_row("Simulated fleet", f"{planned.routes} vehicles driving at {speed:g}x real time")
+    simulated = planned.routes - (handover is not None)
+    table.add_row("Simulated fleet", f"{simulated} vehicles driving at {speed:g}x real time")
+    if handover is not None:
+        table.add_row(
+            "Yours to drive",
+            f"{handover.vehicle}: {handover.stops} stops for the driver login in /driver "
+            "(the simulator leaves this route to you)",
+        )
     out.print(table)
     for link in links:
         eta = link.planned_arrival.astimezone(TIMEZONE).strftime("%H:%M")
@@ -299,7 +319,10 @@ def demo(
         from lastmile.app import create_app
         from lastmile.demo.simulate import simulate_fleet
 
-        app = simulate_fleet(create_app(settings), logins.organization_id, speed=speed, seed=seed)
+        app = simulate_fleet(
+            create_app(settings), logins.organization_id, speed=speed, seed=seed,
+            leave=[handover.route_id] if handover else [],
+        )  # fmt: skip
         uvicorn.run(app, host=host, port=port)
 
 

@@ -16,7 +16,7 @@ from lastmile.config import Settings
 from lastmile.db.engine import Database
 from lastmile.demo import generate_city, generate_orders
 from lastmile.demo.city import live_day
-from lastmile.demo.loader import live_fleet, load_city, plan_day
+from lastmile.demo.loader import hand_route_to_login, live_fleet, load_city, plan_day
 from lastmile.demo.simulate import (
     FleetSimulator,
     RoutePlan,
@@ -205,3 +205,39 @@ def test_the_fleet_drives_a_small_city_and_delivers(
     assert {status[o] for o in done} == {OrderStatus.delivered}
     assert sum(r.delivered for r in reports) == len(done)
     assert {status[o] for o in ahead} <= {OrderStatus.out_for_delivery, OrderStatus.arriving}
+
+
+def test_the_driver_login_gets_a_route_the_simulator_leaves_alone(
+    live_app: TestClient, sqlite_database: Database, tmp_path: Path
+) -> None:
+    """The demo hands one route (not a tracking link's) to the driver login: /driver shows it
+    and the simulated fleet drives only the others."""
+    db, app = sqlite_database, live_app.app
+    services: Services = app.state.services  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    service_date, day_start_h = live_day(now)
+    city = generate_city(service_date, seed=3, drivers=6, lockers=5, day_start_h=day_start_h)
+    city.orders = generate_orders(city, 30, seed=4, now=now)
+    logins = load_city(db, services, city)
+    request = PlanRequest(
+        service_date=service_date, time_limit_s=1, seed=1,
+        vehicle_ids=live_fleet(city, logins.vehicle_ids, 1), order_ids=logins.order_ids[:20],
+    )  # fmt: skip
+    plan_day(db, services, SolveSettings(None, tmp_path, workers=1), logins.organization_id,
+             request)  # fmt: skip
+    routes = [p.route_id for p in load_route_plans(db, logins.organization_id)]
+    assert len(routes) == 1
+    driver = logins.users["driver"]
+    # The tracking links' routes are kept for the simulator.
+    assert hand_route_to_login(db, logins.organization_id, driver, after=now, keep=routes) is None
+    handover = hand_route_to_login(db, logins.organization_id, driver, after=now, keep=[])
+    assert handover is not None
+    assert handover.route_id == routes[0]
+    token = live_app.post(
+        "/v1/auth/token",
+        json={"email": logins.users["driver"], "password": logins.password},
+    ).json()["access_token"]
+    today = live_app.get("/v1/driver/today", headers={"Authorization": f"Bearer {token}"}).json()
+    assert [route["id"] for route in today["routes"]] == [handover.route_id]
+    left = load_route_plans(db, logins.organization_id, leave=[handover.route_id])
+    assert left == []

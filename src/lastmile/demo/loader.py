@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from lastmile.auth import service as auth
 from lastmile.auth.models import Role
@@ -19,7 +20,7 @@ from lastmile.crud import Resource, ResourceService
 from lastmile.db.engine import Database
 from lastmile.demo.city import TIMEZONE, DemoCity
 from lastmile.fleet.endpoints import DEPOTS, DRIVERS, PICKUP_POINTS, SHIFTS, VEHICLES
-from lastmile.fleet.models import Vehicle
+from lastmile.fleet.models import Driver, Vehicle
 from lastmile.orders.intake import check_orders, insert_rows
 from lastmile.orders.repository import OrderRepository
 from lastmile.orders.schemas import OrderCreate
@@ -192,6 +193,7 @@ def plan_day(
 @dataclass(frozen=True)
 class DemoLink:
     url: str
+    route_id: str
     order_id: str
     reference: str | None
     vehicle: str
@@ -230,6 +232,7 @@ def issue_links(
             links.append(
                 DemoLink(
                     url=f"{base_url.rstrip('/')}/t/{issued.token}",
+                    route_id=route.id,
                     order_id=order.id,
                     reference=order.merchant_reference,
                     vehicle=vehicle.name if vehicle else route.vehicle_id,
@@ -244,3 +247,40 @@ def issue_links(
                 )
             )
     return links
+
+
+@dataclass(frozen=True)
+class DemoHandover:
+    """The route the demo's driver login drives by hand in the driver app."""
+
+    route_id: str
+    vehicle: str
+    stops: int
+
+
+def hand_route_to_login(
+    db: Database, organization_id: str, email: str, *, after: datetime, keep: Sequence[str]
+) -> DemoHandover | None:
+    """Link the driver login ``email`` to the driver of the busiest route still ahead that is
+    not in ``keep`` (the routes the printed tracking links follow), so a person can deliver it
+    in /driver while the simulator drives the others."""
+    principal = Principal(organization_id, Access.admin, system="demo")
+    with db.unit_of_work() as session:
+        user = find_user_by_email(session, email)
+        candidates = [
+            (sum(1 for s in route.stops if s.kind == "stop" and s.planned_arrival > after), route)
+            for route in session.scalars(RouteRepository(session, principal).scoped())
+            if route.id not in keep and route.driver_id is not None
+        ]
+        if user is None or not candidates:
+            return None
+        stops, route = max(candidates, key=lambda item: (item[0], item[1].id))
+        for linked in session.scalars(select(Driver).where(Driver.user_id == user.id)):
+            linked.user_id = None
+        session.flush()
+        driver = session.get(Driver, route.driver_id)
+        if driver is None:
+            return None
+        driver.user_id = user.id
+        vehicle = session.get(Vehicle, route.vehicle_id)
+        return DemoHandover(route.id, vehicle.name if vehicle else route.vehicle_id, stops)

@@ -15,7 +15,7 @@ import logging
 import math
 import random
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -257,14 +257,18 @@ def positions_at(plan: RoutePlan, t: float) -> SimPosition:
     return SimPosition(lat, lon, speed, heading, "driving", heading_to)
 
 
-def load_route_plans(db: Database, organization_id: str) -> list[RoutePlan]:
-    """Every dispatched or running route of the organisation, earliest start first."""
+def load_route_plans(
+    db: Database, organization_id: str, *, leave: Collection[str] = ()
+) -> list[RoutePlan]:
+    """Every dispatched or running route of the organisation but those in ``leave`` (driven
+    by a person), earliest start first."""
     principal = Principal(organization_id, Access.admin, system="simulator")
     with db.unit_of_work(readonly=True) as session:
         routes = session.scalars(
             RouteRepository(session, principal)
             .scoped()
             .where(Route.status.in_((RouteStatus.dispatched, RouteStatus.in_progress)))
+            .where(Route.id.not_in(leave))
             .order_by(Route.starts_at, Route.id)
         ).all()
         return [
@@ -454,7 +458,12 @@ class FleetSimulator:
 
 
 def simulate_fleet(
-    app: FastAPI, organization_id: str, *, speed: float = 1.0, seed: int = 7
+    app: FastAPI,
+    organization_id: str,
+    *,
+    speed: float = 1.0,
+    seed: int = 7,
+    leave: Collection[str] = (),
 ) -> FastAPI:
     """Run a :class:`FleetSimulator` over the organisation's routes while ``app`` serves.
 
@@ -469,7 +478,7 @@ def simulate_fleet(
             db: Database = served.state.db
             simulator = FleetSimulator(
                 db, served.state.tracking, served.state.services, organization_id,
-                load_route_plans(db, organization_id), speed=speed, seed=seed,
+                load_route_plans(db, organization_id, leave=leave), speed=speed, seed=seed,
             )  # fmt: skip
             simulator.start()
             try:

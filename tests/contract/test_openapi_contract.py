@@ -28,13 +28,14 @@ from tests.factories import Tenant, make_resources, make_tenant
 # Operations are fuzzed in groups by their first OpenAPI tag, so the groups run in parallel.
 TAGS = ["auth", "organization", "fleet", "customers", "orders", "planning", "tracking", "driver",
         "meta", "slots", "chat", "feedback", "ledger", "self-service", "webhooks",
-        "notifications"]  # fmt: skip
+        "notifications", "dispatch"]  # fmt: skip
 EXAMPLES = 6  # per operation and generation mode: ~600 requests per backend
 SKIP = {
     ("POST", "/v1/auth/logout"),  # would revoke the token the fuzzing runs with
     # Event streams never end by themselves (tests/tracking and tests/live cover them).
     ("GET", "/v1/live/fleet"),
     ("GET", "/v1/live/orders/{order_id}"),
+    ("GET", "/v1/live/driver"),
 }
 # Which resource a path's id parameter names, by the path's start.
 ID_OWNERS = {

@@ -73,14 +73,22 @@ class TodayService:
                 errors=[field_error(["query", "driver_id"], "required for staff")],
             )
         timezone = ZoneInfo(get_organization(self.session, self.principal.organization_id).timezone)
-        if day is None:
-            day = utcnow().astimezone(timezone).date()
-        stmt = self.routes.scoped().where(Route.service_date == day, Route.driver_id == driver_id)
-        routes = list(self.session.scalars(stmt.order_by(Route.starts_at, Route.id)))
+        day = day or utcnow().astimezone(timezone).date()
         return s.Today(
             date=day, timezone=timezone.key, policy=policy(self.settings),
-            routes=self.describe(routes),
+            routes=self.describe(self._routes(day, driver_id)),
         )  # fmt: skip
+
+    def order_ids(self) -> list[str]:
+        """The orders on the calling driver's routes today (what its live stream follows)."""
+        timezone = ZoneInfo(get_organization(self.session, self.principal.organization_id).timezone)
+        day = utcnow().astimezone(timezone).date()
+        routes = self._routes(day, self.principal.driver_id)
+        return [o for r in routes for stop in r.stops for o in stop.order_ids]
+
+    def _routes(self, day: date, driver_id: str | None) -> list[Route]:
+        stmt = self.routes.scoped().where(Route.service_date == day, Route.driver_id == driver_id)
+        return list(self.session.scalars(stmt.order_by(Route.starts_at, Route.id)))
 
     def route(self, route_id: str) -> s.DriverRoute:
         route = self.routes.get(route_id)

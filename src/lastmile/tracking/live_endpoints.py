@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -147,26 +148,31 @@ async def live_order(
     return sse_response(runtime.broker.subscribe(order_channel(order_id)), first=snapshot)
 
 
-def _stream_caller(
-    db: Annotated[Database, Depends(get_database)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    access_token: Annotated[str | None, Query(description="For EventSource clients.")] = None,
-) -> Principal:
-    """Authenticate a stream in a short transaction of its own: a stream lasts for hours and
-    must not hold a database connection (or a SQLite read snapshot) all that time."""
-    credential = bearer.credentials if bearer else access_token
-    if not credential:
-        raise Unauthorized("Send an access token.", headers={"WWW-Authenticate": "Bearer"})
-    with db.unit_of_work(readonly=True) as session:
-        principal = authenticate(session, credential)
-    if principal.access not in STAFF:
-        raise Forbidden(f"This needs one of: {', '.join(sorted(STAFF))}.")
-    return principal
+def stream_caller(*allowed: Access) -> Callable[..., Principal]:
+    """A dependency authenticating a stream's caller (bearer header, or ``?access_token=`` for
+    EventSource clients) as one of ``allowed``, in a short transaction of its own: a stream
+    lasts for hours and must not hold a database connection (or a SQLite read snapshot)."""
+
+    def dependency(
+        db: Annotated[Database, Depends(get_database)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+        access_token: Annotated[str | None, Query(description="For EventSource clients.")] = None,
+    ) -> Principal:
+        credential = bearer.credentials if bearer else access_token
+        if not credential:
+            raise Unauthorized("Send an access token.", headers={"WWW-Authenticate": "Bearer"})
+        with db.unit_of_work(readonly=True) as session:
+            principal = authenticate(session, credential)
+        if principal.access not in allowed:
+            raise Forbidden(f"This needs one of: {', '.join(sorted(allowed))}.")
+        return principal
+
+    return dependency
 
 
 @router.get("/v1/live/fleet", response_class=LiveStreamResponse)
 async def live_fleet(
-    principal: Annotated[Principal, Depends(_stream_caller)], runtime: Tracking
+    principal: Annotated[Principal, Depends(stream_caller(*STAFF))], runtime: Tracking
 ) -> LiveStreamResponse:
     """Server-Sent Events for dispatchers: every vehicle's `position`, `stop` states, `eta`
     windows and `route` starts of the organisation, beginning with the latest positions."""

@@ -22,6 +22,7 @@ from lastmile.db.engine import Database
 from lastmile.db.migrate import upgrade
 from lastmile.dispatch.endpoints import router as dispatch_router
 from lastmile.driver.endpoints import router as driver_router
+from lastmile.driver.live import router as driver_live_router
 from lastmile.driver.page import router as driver_page_router
 from lastmile.driver.proof_endpoints import router as proof_router
 from lastmile.feedback.endpoints import router as feedback_router
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ledger_router,
         notifications_router,
         driver_router,
+        driver_live_router,
         proof_router,
         driver_page_router,
         dashboard_page_router,

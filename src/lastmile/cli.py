@@ -216,6 +216,7 @@ def demo(
     simulated fleet driving the routes (tracking links printed)."""
     from lastmile.demo import generate_city, generate_orders
     from lastmile.demo.city import TIMEZONE, live_day
+    from lastmile.demo.history import seed_history
     from lastmile.demo.loader import (
         hand_route_to_login,
         issue_links,
@@ -251,6 +252,12 @@ def demo(
     with _progress() as progress:
         task = progress.add_task("Seeding the demo day", total=len(city.orders))
         logins = load_city(db, services, city, progress=lambda n: progress.advance(task, n))
+        task = progress.add_task("Seeding two weeks of finished days (reports)", total=None)
+        history = seed_history(
+            db, logins.organization_id, days=14, seed=seed,
+            grid_kg_co2e_per_kwh=settings.grid_kg_co2e_per_kwh,
+        )  # fmt: skip
+        progress.update(task, total=1, completed=1)
         request = PlanRequest(
             service_date=service_date,
             time_limit_s=time_limit,
@@ -286,7 +293,8 @@ def demo(
         "Seeded",
         f"{len(city.depots)} depots/hubs, {len(city.vehicles)} vehicles, "
         f"{len(city.drivers)} drivers, {len(city.pickup_points)} lockers, "
-        f"{len(logins.order_ids)} orders",
+        f"{len(logins.order_ids)} orders today; {history.orders} finished orders on "
+        f"{len(history.days)} past days (reports)",
     )
     table.add_row(
         "Dispatched",

@@ -284,6 +284,17 @@ CASES = [
         lambda t: {"rating": 9}, "", 404),
     Bad("follow-up blank note", at("/v1/follow-ups/fup_0/resolve"), "dispatcher",
         lambda t: {"note": "  "}, "note"),
+    # --- dispatch (bodies are checked before any route, stop or order is looked up)
+    Bad("move without target", at("/v1/routes/rte_0/stops/stp_0/move"), "dispatcher",
+        lambda t: {}, "to_route_id"),
+    Bad("move check position zero", at("/v1/routes/rte_0/stops/stp_0/move:check"),
+        "dispatcher", lambda t: {"to_route_id": "rte_1", "position": 0}, "position"),
+    Bad("replan time limit too long", at("/v1/routes/rte_0/replan"), "dispatcher",
+        lambda t: {"time_limit_s": 60}, "time_limit_s"),
+    Bad("notify empty message", at("/v1/dispatch/orders/ord_0/notify"), "dispatcher",
+        lambda t: {"message": ""}, "message"),
+    Bad("acknowledge note too long", at("/v1/dispatch/exceptions/late:x/acknowledge"),
+        "dispatcher", lambda t: {"note": "x" * 501}, "note"),
     # --- self-service (the body is checked before the token is looked up)
     Bad("self-service window without slot", at(f"/v1/self-service/{'x' * 32}/window"), "",
         lambda t: {}, "slot_id"),

@@ -28,7 +28,7 @@ from tests.factories import Tenant, make_resources, make_tenant
 # Operations are fuzzed in groups by their first OpenAPI tag, so the groups run in parallel.
 TAGS = ["auth", "organization", "fleet", "customers", "orders", "planning", "tracking", "driver",
         "meta", "slots", "chat", "feedback", "ledger", "self-service", "webhooks",
-        "notifications", "dispatch"]  # fmt: skip
+        "notifications", "dispatch", "reports"]  # fmt: skip
 EXAMPLES = 6  # per operation and generation mode: ~600 requests per backend
 SKIP = {
     ("POST", "/v1/auth/logout"),  # would revoke the token the fuzzing runs with

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from lastmile.chat.models import ChatMessage, Conversation, SenderRole
 from lastmile.db.engine import Database
@@ -119,7 +119,7 @@ def test_low_rating_appears_until_its_follow_up_is_resolved(
 
 def _customer_writes(db: Database, tenant: Tenant, order_id: str) -> None:
     with db.unit_of_work() as session:
-        conversation = session.query(Conversation).filter_by(order_id=order_id).one_or_none()
+        conversation = session.scalar(select(Conversation).where(Conversation.order_id == order_id))
         if conversation is None:
             conversation = Conversation(
                 id=new_id("cnv"), organization_id=tenant.organization_id, order_id=order_id

@@ -107,7 +107,8 @@ class Inbox:
             routes = {r.id: r for r in self.reader.routes(day)}
             orders = {o.id: o for o in self.reader.orders(day)}
             if kinds & {ExceptionKind.at_risk, ExceptionKind.late}:
-                stops = self.reader.stops([r.id for r in routes.values()])
+                active = [r.id for r in routes.values() if r.status in ACTIVE_ROUTE]
+                stops = self.reader.stops(active, open_only=True)
                 items += self._stop_problems(routes, stops, orders, now, kinds)
             if ExceptionKind.late in kinds:
                 items += self._unrouted_late(orders, now)

@@ -23,7 +23,7 @@ from lastmile.feedback.models import Feedback, FollowUp, FollowUpStatus
 from lastmile.fleet.models import Depot, Driver, PickupPoint, Vehicle
 from lastmile.orders.models import DeliveryWindow, Order, OrderEvent
 from lastmile.orders.status import OrderStatus
-from lastmile.planning.models import Route, RouteStop
+from lastmile.planning.models import Route, RouteStop, StopStatus
 
 # Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 900
@@ -125,34 +125,29 @@ class DayReader:
         )
         return list(self.session.execute(stmt))
 
-    def stops(self, route_ids: Sequence[str]) -> list[Row[Any]]:
-        """The stops of ``route_ids``, by route then position."""
+    def stops(self, route_ids: Sequence[str], *, open_only: bool = False) -> list[Row[Any]]:
+        """The stops of ``route_ids``, by route then position; ``open_only``: only delivery
+        stops not yet left, with what the inbox needs (a day's worth of rows is the cost)."""
+        columns: list[Any] = [
+            RouteStop.id, RouteStop.route_id, RouteStop.position, RouteStop.kind,
+            RouteStop.status, RouteStop.order_ids, RouteStop.eta_latest, RouteStop.at_risk,
+        ]  # fmt: skip
+        if not open_only:
+            columns += [
+                RouteStop.lat, RouteStop.lon, RouteStop.planned_arrival,
+                RouteStop.planned_departure, RouteStop.slack_s, RouteStop.arrived_at,
+                RouteStop.departed_at, RouteStop.eta_expected, RouteStop.eta_earliest,
+            ]  # fmt: skip
         rows: list[Row[Any]] = []
         for part in _chunks(route_ids):
             stmt = (
                 _Stops(self.session, self.scope)
                 .scoped()
-                .with_only_columns(
-                    RouteStop.id,
-                    RouteStop.route_id,
-                    RouteStop.position,
-                    RouteStop.kind,
-                    RouteStop.lat,
-                    RouteStop.lon,
-                    RouteStop.status,
-                    RouteStop.planned_arrival,
-                    RouteStop.planned_departure,
-                    RouteStop.slack_s,
-                    RouteStop.order_ids,
-                    RouteStop.arrived_at,
-                    RouteStop.departed_at,
-                    RouteStop.eta_expected,
-                    RouteStop.eta_earliest,
-                    RouteStop.eta_latest,
-                    RouteStop.at_risk,
-                )
+                .with_only_columns(*columns)
                 .where(RouteStop.route_id.in_(part))
             )
+            if open_only:
+                stmt = stmt.where(RouteStop.kind == "stop", RouteStop.status != StopStatus.departed)
             rows.extend(self.session.execute(stmt))
         rows.sort(key=lambda r: (r.route_id, r.position))
         return rows

@@ -67,16 +67,16 @@ async function fetchRaw(url) {
 
 function kpis(totals) {
   $('kpi-delivered').replaceChildren(num(INT)(totals.parcels_delivered),
-    h('small', {}, ` · ${INT.format(totals.delivered)} orders`));
+    h('small', {}, `${INT.format(totals.delivered)} orders`));
   $('kpi-first-attempt').textContent = pct(totals.first_attempt_rate);
   $('kpi-on-time').replaceChildren(pct(totals.on_time_rate),
-    h('small', {}, ` of ${INT.format(totals.on_time_basis)}`));
+    h('small', {}, `of ${INT.format(totals.on_time_basis)} with a window`));
   $('kpi-cost').textContent = num(TWO)(totals.cost_per_parcel);
-  $('kpi-co2').replaceChildren(num(INT)(totals.co2_g_per_parcel), h('small', {}, ' g'));
+  $('kpi-co2').replaceChildren(num(INT)(totals.co2_g_per_parcel), h('small', {}, 'grams'));
   $('kpi-green').replaceChildren(pct(green(totals)), h('small', {}, totals.ev_share === null ? ''
-    : ` · EV ${pct(totals.ev_share)}, bike ${pct(totals.bike_share)}`));
+    : `EV ${pct(totals.ev_share)} · bike ${pct(totals.bike_share)}`));
   $('kpi-rating').replaceChildren(totals.rating_mean === null ? '–' : `${TWO.format(totals.rating_mean)} ★`,
-    h('small', {}, ` (${INT.format(totals.ratings)})`));
+    h('small', {}, `${INT.format(totals.ratings)} ratings`));
 }
 
 function cells(row, tag) {

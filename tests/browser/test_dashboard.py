@@ -9,6 +9,7 @@ reports page downloads a CSV. Drivers and merchants get the "not allowed" screen
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -219,7 +220,9 @@ def test_dispatcher_plans_commits_follows_and_moves_a_stop(
     source, target = routes[1], routes[0]
     stop = next(s for s in source["stops"] if s["kind"] == "stop")
     make_at_risk(live_server, tenant, stop["stop_id"])
-    item = page.locator(f'.inbox-item[data-kind="at_risk"]:has-text("{stop["orders"][0]["reference"]}")')
+    item = page.locator(
+        f'.inbox-item[data-kind="at_risk"]:has-text("{stop["orders"][0]["reference"]}")'
+    )
     expect(item).to_be_visible()
     item.locator('button[data-action="move_stop"]').click()
     expect(page.locator("#move-dialog")).to_be_visible()
@@ -228,15 +231,26 @@ def test_dispatcher_plans_commits_follows_and_moves_a_stop(
     page.click("#move-confirm")
     expect(page.locator("#move-dialog")).to_be_hidden()
     moved_order = stop["orders"][0]["order_id"]
-    expect(page.locator(f'.board-row[data-route="{target["route_id"]}"] .board-stop')).to_have_count(
-        target["stops_total"] + 1
-    )
+    expect(
+        page.locator(f'.board-row[data-route="{target["route_id"]}"] .board-stop')
+    ).to_have_count(target["stops_total"] + 1)
     order = staff.get(f"/v1/orders/{moved_order}").json()
     assert order["route_id"] == target["route_id"]
     assert order["vehicle_id"] == target["vehicle"]["id"]
     after = {r["route_id"]: r for r in board(live_server, tenant)["routes"]}
     assert after[source["route_id"]]["stops_total"] == source["stops_total"] - 1
     assert after[target["route_id"]]["stops_total"] == target["stops_total"] + 1
+
+    # From the console's navigation to the reports, and a CSV download (H8's page).
+    page.click('#console-nav a[data-nav="reports"]')
+    expect(page).to_have_url(f"{live_server.url}/dashboard/reports")
+    expect(page.locator("#download-csv")).to_be_enabled()
+    with page.expect_download() as download_info:
+        page.click("#download-csv")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    header = Path(download.path()).read_text(encoding="utf-8").splitlines()[0]
+    assert "," in header
     assert not errors, errors
 
 
@@ -272,7 +286,7 @@ def test_demo_day_under_way(live_server: LiveServer, desktop: BrowserContext) ->
     vehicle on the map, done stops show as done; the screenshot in docs/ is taken here."""
     services = live_server.app.state.services
     now = utcnow()
-    service_date, day_start_h = live_day(now)
+    service_date, day_start_h = live_day(now, lead_h=3.5)  # a morning well under way
     city = generate_city(service_date, seed=7, day_start_h=day_start_h, drivers=12, lockers=8)
     city.orders = generate_orders(city, 400, seed=8, now=now)
     logins = load_city(live_server.db, services, city)
@@ -306,5 +320,31 @@ def test_demo_day_under_way(live_server: LiveServer, desktop: BrowserContext) ->
     expect(marker).not_to_have_attribute("data-lat", before or "")
     page.wait_for_timeout(1_000)  # let the markers finish gliding for the picture
     if UPDATE_SCREENSHOTS:
-        page.screenshot(path=str(SCREENSHOT))
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert not errors, errors
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/planning"])
+def test_console_pages_are_data_free_shells_under_a_strict_policy(
+    live_server: LiveServer, path: str
+) -> None:
+    """A console page needs no login, carries no inline script or style, loads only our own
+    assets and forbids framing; everything it shows comes from the API after login."""
+    response = live_server.client().get(path)
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "style-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    html = response.text
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", html) == []
+    assert " style=" not in html
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert all(a.startswith(("/", "#")) for a in assets), assets
+    # The shell comes in through the page module's import only: a tag of its own, under a
+    # versioned URL, would be a second module instance (login handled twice).
+    assert "dashboard/shell.js" not in html
+    for asset in assets:
+        if asset.startswith("/static/"):
+            assert live_server.client().get(asset).status_code == 200, asset

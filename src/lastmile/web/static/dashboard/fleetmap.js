@@ -8,6 +8,7 @@ const ICONS = '/static/dashboard/icons/';
 // Route lines take these in turn, so neighbouring routes are told apart.
 export const ROUTE_COLOURS = ['#1746a2', '#0e9384', '#c4320a', '#6941c6', '#b54708', '#2e90fa',
   '#dd2590', '#3b7c0f', '#7a5af8', '#155eef'];
+const NEAR_ZOOM = 15; // from here on stops show their numbers
 const calm = matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 function icon(html, cls, size) {
@@ -28,6 +29,9 @@ export class FleetMap {
       element.classList.add('map--offline');
     }
     this.map.setView([38.72, -9.14], 12);
+    const near = () => element.classList.toggle('map--near', this.map.getZoom() >= NEAR_ZOOM);
+    this.map.on('zoomend', near);
+    near();
     this.onSelect = onSelect;
     this.layers = { places: L.layerGroup().addTo(this.map), routes: L.layerGroup().addTo(this.map),
       stops: L.layerGroup().addTo(this.map), vehicles: L.layerGroup().addTo(this.map) };

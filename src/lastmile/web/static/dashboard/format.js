@@ -58,6 +58,3 @@ export function signed(value, digits = 1) {
   if (Math.round(Math.abs(n) * 10 ** digits) === 0) return text;
   return `${n > 0 ? '+' : '−'}${text}`;
 }
-
-/** A plural-aware count: count(3, 'stop') → "3 stops". */
-export const count = (n, noun, many = `${noun}s`) => `${n} ${n === 1 ? noun : many}`;

@@ -739,6 +739,9 @@ def bench_slots(
     routes: Annotated[int, typer.Option(help="Committed routes on the planned day.")] = 60,
     stops: Annotated[int, typer.Option(help="Stops (orders) per route.")] = 34,
     quotes: Annotated[int, typer.Option(help="Quotes timed through the HTTP endpoint.")] = 200,
+    cold_quotes: Annotated[
+        int, typer.Option(help="Quotes timed each right after a route changed (cold cache).")
+    ] = 40,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,
 ) -> None:
@@ -746,7 +749,9 @@ def bench_slots(
     from lastmile.bench.slots import run as run_slots_bench
 
     with console.status(f"Quoting slots against {routes} routes of {stops} stops..."):
-        result = run_slots_bench(routes=routes, stops=stops, quotes=quotes, seed_value=seed)
+        result = run_slots_bench(
+            routes=routes, stops=stops, quotes=quotes, cold_quotes=cold_quotes, seed_value=seed
+        )
     _report(result, as_json)
 
 

@@ -235,14 +235,22 @@ def _address(rng: np.random.Generator) -> dict[str, float]:
 
 
 def run(
-    *, routes: int = 60, stops: int = 34, quotes: int = 200, seed_value: int = 7
+    *,
+    routes: int = 60,
+    stops: int = 34,
+    quotes: int = 200,
+    cold_quotes: int = 40,
+    seed_value: int = 7,
 ) -> dict[str, Any]:
-    """Seed the day, then time ``quotes`` quotes through the HTTP endpoint."""
+    """Seed the day, then time ``quotes`` quotes through the HTTP endpoint, and
+    ``cold_quotes`` more each after a route changed (the day read again)."""
     from fastapi.testclient import TestClient
+    from sqlalchemy import select, update
 
     from lastmile.app import create_app
     from lastmile.config import Settings
     from lastmile.db.engine import Database
+    from lastmile.planning.models import Route
 
     day = datetime.now(TIMEZONE).date() + timedelta(days=2)
     with tempfile.TemporaryDirectory(prefix="lastmile-bench-slots-") as tmp:
@@ -253,7 +261,7 @@ def run(
         settings = Settings(environment="test", data_dir=Path(tmp), auto_migrate=False)
         db = Database(url)
         rng = np.random.default_rng(seed_value + 1)
-        latencies, green, feasible, offers = [], 0, 0, 0
+        latencies, green, feasible, offers, cold = [], 0, 0, 0, []
         headers = {"Authorization": f"Bearer {key}"}
         try:
             with TestClient(create_app(settings, database=db)) as client:
@@ -273,6 +281,21 @@ def run(
                     offers += len(planned)
                     green += sum(o["green"] for o in planned)
                     feasible += sum(o["feasible"] for o in planned)
+                # Cold: the tracker touched a route since the last quote (as it does on a live
+                # day), so the day's stops are read again instead of coming from the cache.
+                for _ in range(cold_quotes):
+                    with db.unit_of_work() as session:
+                        session.execute(
+                            update(Route)
+                            .where(Route.id == session.scalar(select(Route.id).limit(1)))
+                            .values(updated_at=datetime.now(UTC))
+                        )
+                    body = {"location": _address(rng), "parcels": PARCEL}
+                    began = time.perf_counter()
+                    response = client.post("/v1/slots:quote", json=body, headers=headers)
+                    cold.append((time.perf_counter() - began) * 1000)
+                    if response.status_code != 200:
+                        raise RuntimeError(f"quote failed: {response.status_code} {response.text}")
         finally:
             db.dispose()
     return {
@@ -283,6 +306,8 @@ def run(
         "quotes": quotes,
         **percentiles(latencies),
         "mean_ms": round(sum(latencies) / len(latencies), 2),
+        "cold_quotes": len(cold),
+        **{f"cold_{k}": v for k, v in percentiles(cold).items()},
         "planned_day_feasible_share": round(feasible / offers, 3) if offers else None,
         "planned_day_green_share": round(green / offers, 3) if offers else None,
         "seed_s": round(seed_s, 1),

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -44,6 +45,8 @@ LISBON = ZoneInfo("Europe/Lisbon")  # make_tenant's organisation time zone
 DEPOT = (41.15, -8.61)
 # What Chromium logs for each request made while the network is cut (expected, not a fault).
 OFFLINE_FETCH = "Failed to load resource: net::ERR_INTERNET_DISCONNECTED"
+# What arrives through the live stream arrives within this (the fallback poll is 30 s).
+LIVE_MS = 5_000
 # Four doorstep stops north-east through Porto's Baixa.
 STOPS = [(41.1440, -8.6150), (41.1468, -8.6108), (41.1496, -8.6067), (41.1521, -8.6031)]
 
@@ -450,6 +453,9 @@ def test_conflicts_settle_or_wait_for_the_driver(
     first, _, _, fourth = day.route.order_ids
     staff = day.tenant.headers("dispatcher")
     now = datetime.now(LISBON).isoformat()
+    # Offline, the phone cannot hear of either (nor read the route again, live stream or not);
+    # it delivers both and sends them when online.
+    phone.set_offline(True)
     done = http.post(
         f"/v1/driver/orders/{first}/deliver",
         data={"captured_at": now, "recipient_name": "Neighbour"},
@@ -464,8 +470,6 @@ def test_conflicts_settle_or_wait_for_the_driver(
     )
     assert failed.status_code == 201, failed.text
 
-    # Offline, the phone cannot hear of either; it delivers both and sends them when online.
-    phone.set_offline(True)
     open_stop(page, 1)
     deliver(page, name="Ana Silva", signature=True)
     open_stop(page, 4)
@@ -490,9 +494,11 @@ def test_conflicts_settle_or_wait_for_the_driver(
 def test_customer_changes_reach_the_stop(
     live_server: LiveServer, day: Day, app: Page, http: httpx.Client
 ) -> None:
-    """A change the customer makes after the route was loaded is flagged on the stop."""
+    """A change made after the route was loaded comes through the live stream, without a
+    reload or a poll, and is flagged on the stop until the driver has opened it."""
     page = app
     log_in(page, live_server, day.email)
+    expect(page.locator("#main")).to_have_attribute("data-live", "open")
     third = page.locator(".stop").nth(2)
     expect(third).not_to_contain_text("Updated")
     patched = http.patch(
@@ -501,15 +507,108 @@ def test_customer_changes_reach_the_stop(
         headers=day.tenant.headers("merchant"),
     )
     assert patched.status_code == 200, patched.text
-    # The app refreshes every 30 s and whenever it comes back to the foreground.
-    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
-    expect(third).to_contain_text("Updated")
+    # Far below the 30-s poll (which waits for the stream to close): the stream brought it.
+    expect(third).to_contain_text("Updated", timeout=LIVE_MS)
     open_stop(page, 3)
     card = page.locator(".order")
     expect(card.locator(".changed")).to_have_text("Changed by the customer: instructions")
     expect(card.locator(".facts")).to_contain_text("Leave it with the café next door")
     page.locator("#screen-stop .back").click()
     expect(third).not_to_contain_text("Updated")
+
+
+def customer_view(http: httpx.Client, token: str) -> dict[str, Any]:
+    response = http.get(f"/v1/self-service/{token}/messages")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_chat_with_the_customer(
+    live_server: LiveServer, day: Day, app: Page, phone: BrowserContext, http: httpx.Client,
+    errors: list[str],
+) -> None:  # fmt: skip
+    """The customer's message reaches the stop live, marked unread until the driver opens the
+    chat; a quick reply (in the customer's language) and a message typed offline reach the
+    customer, and the customer's read receipt comes back live; no contact details are shown."""
+    page = app
+    order_id = day.route.order_ids[1]
+    link = http.post(
+        f"/v1/orders/{order_id}/tracking-links", headers=day.tenant.headers("merchant")
+    )
+    assert link.status_code == 201, link.text
+    token = link.json()["token"]
+    log_in(page, live_server, day.email)
+    expect(page.locator("#main")).to_have_attribute("data-live", "open")
+    second = page.locator(".stop").nth(1)
+    expect(second).to_contain_text("Ana")
+    expect(second.locator(".flag--chat")).to_have_count(0)
+
+    wrote = http.post(
+        f"/v1/self-service/{token}/messages",
+        json={"body": "The bell is broken: call 912 345 678 or ana@example.org"},
+    )
+    assert wrote.status_code == 201, wrote.text
+    expect(second.locator(".flag--chat")).to_have_text("1 new message", timeout=LIVE_MS)
+    expect(page.locator(".stop .flag--chat")).to_have_count(1)  # only the stop written about
+
+    open_stop(page, 2)
+    chat = page.locator(".order .chat")
+    expect(chat.locator(".chat__unread")).to_have_text("1 new")
+    assert customer_view(http, token)["messages"][0]["read"] is False
+    chat.get_by_text("Chat with Ana").click()
+    theirs = chat.locator(".msg--theirs")
+    expect(theirs).to_have_count(1)
+    expect(theirs.locator(".msg__who")).to_have_text("Ana")
+    expect(theirs.locator(".msg__body")).to_have_text(
+        "The bell is broken: call [phone hidden] or [email hidden]"
+    )
+    expect(chat.locator(".chat__unread")).to_be_hidden()
+    for contact in ("345 678", "345678", "@example.org"):  # the phone and e-mail, anywhere
+        expect(page.locator("#screen-stop")).not_to_contain_text(contact)
+    for _ in range(50):  # opening the chat told the customer it was read
+        if customer_view(http, token)["messages"][0]["read"]:
+            break
+        page.wait_for_timeout(100)
+    assert customer_view(http, token)["messages"][0]["read"] is True
+
+    # A quick reply: shown in the driver's words, sent in the customer's (Portuguese).
+    chat.get_by_role("button", name="I'm outside.").click()
+    mine = chat.locator(".msg--mine")
+    expect(mine.locator(".msg__body")).to_have_text(["Estou lá fora."])
+    expect(mine).to_have_attribute("data-read", "false")
+    reply = customer_view(http, token)["messages"][-1]
+    assert (reply["side"], reply["quick_reply"], reply["body"]) == (
+        "staff",
+        "im_outside",
+        "Estou lá fora.",
+    )
+    assert reply["sender"]["role"] == "driver"
+    assert "sender_id" not in reply
+    read = http.post(f"/v1/self-service/{token}/messages/read")
+    assert read.status_code == 200, read.text
+    expect(mine).to_have_attribute("data-read", "true", timeout=LIVE_MS)
+    expect(mine.locator(".msg__tick")).to_have_text("✓✓")
+
+    # Offline the message waits in the outbox, marked, and goes once the network is back.
+    phone.set_offline(True)
+    chat.get_by_role("textbox", name="Message").fill("Leaving it with the neighbour at 2B")
+    chat.get_by_role("button", name="Send").click()
+    pending = chat.locator(".msg--pending")
+    expect(pending).to_have_count(1)
+    expect(pending).to_contain_text("Not sent yet")
+    expect(page.locator("#queue-count")).to_have_text("1")
+    phone.set_offline(False)
+    expect(page.locator("#queue-banner")).to_be_hidden(timeout=20_000)
+    expect(pending).to_have_count(0)
+    expect(mine.locator(".msg__body")).to_have_text(
+        ["Estou lá fora.", "Leaving it with the neighbour at 2B"]
+    )
+    bodies = [m["body"] for m in customer_view(http, token)["messages"]]
+    assert bodies[1:] == ["Estou lá fora.", "Leaving it with the neighbour at 2B"]
+
+    page.locator("#screen-stop .back").click()
+    expect(second.locator(".flag--chat")).to_have_count(0)
+    assert [e for e in errors if e != OFFLINE_FETCH] == []
 
 
 def test_the_app_is_installable_and_locked_down(

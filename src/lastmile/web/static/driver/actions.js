@@ -53,3 +53,10 @@ export function fail(order, { reason, photo, note, at, where }) {
 
 export const positions = (fixes) => json('positions', '/v1/positions', { fixes }, {},
   `${fixes.length} GPS positions`);
+
+/** A chat message to the order's customer: ``{body}`` or ``{quick_reply}``; ``text`` is what
+ * the driver sees while it waits to be sent. */
+export const message = (order, payload, text) => json(
+  'message', `/v1/orders/${encodeURIComponent(order.id)}/messages`, payload,
+  { order_id: order.id }, `Message to ${order.customer_first_name || 'the customer'}`, { text },
+);

@@ -1,8 +1,11 @@
-// The driver app: login, today's route, load-out, stops; every action goes through the
-// outbox (outbox.js) so that it survives being offline. See docs/driver.md, "The app".
+// The driver app: login, today's route, load-out, stops, chat; every action goes through the
+// outbox (outbox.js) so that it survives being offline; the live stream (live.js) brings the
+// customer's changes and messages. See docs/driver.md, "The app".
 import * as act from './actions.js';
 import { ApiError, Unreachable, call, logIn, logOut, session } from './api.js';
+import { Chats } from './chat.js';
 import { $, clock as makeClock, plural, setText, toast } from './dom.js';
+import { LiveFeed } from './live.js';
 import { LoadoutScreen } from './loadout-view.js';
 import { Outbox } from './outbox.js';
 import { customerChanges, project } from './projection.js';
@@ -10,17 +13,25 @@ import { PositionReporter } from './shift.js';
 import { StopScreen } from './stop-view.js';
 import { currentRoute, renderToday } from './today-view.js';
 
-// Customer changes reach the driver this often (the fleet's live stream is for staff only).
-const REFRESH_MS = 30000;
+// The route is read again this often while the live stream is not open...
+const POLL_MS = 30000;
+// ...and while it is: it follows the orders the route had when it opened, so an order that
+// dispatch adds to the route is only seen by reading the route again.
+const CHECK_MS = 300000;
 const SHIFT = 'lastmile.driver.shift'; // the route whose shift is on, across reloads
 const root = $('main');
 const outbox = new Outbox();
 const reporter = new PositionReporter((fixes) => outbox.add(act.positions(fixes)));
-const state = { today: null, savedAt: null, changed: new Map(), loggingOut: false };
+const live = new LiveFeed();
+const chats = new Chats();
+const state = { today: null, savedAt: null, changed: new Map(), loggingOut: false, readAt: 0 };
 
 const view = () => state.today && project(state.today, outbox.settled, outbox.pending);
 const clock = () => makeClock(state.today && state.today.timezone);
 const policy = () => (state.today && state.today.policy) || {};
+
+const orderIds = (today) => today.routes.flatMap(
+  (route) => route.stops.flatMap((stop) => stop.orders.map((order) => order.id)));
 
 function findStop(current, id) {
   for (const route of current.routes) {
@@ -50,7 +61,8 @@ function render() {
     const found = findStop(current, hash.slice(5));
     if (found) {
       stopScreen.render(found.stop, found.route, { clock: clock(), policy: policy(),
-        changed: state.changed });
+        changed: state.changed,
+        outgoing: outbox.pending.filter((item) => item.kind === 'message') });
       return show('stop');
     }
   }
@@ -60,11 +72,12 @@ function render() {
   }
   loadoutScreen.leave();
   renderToday(current, { clock: clock(), changed: state.changed, shift: reporter,
-    savedAt: state.savedAt });
+    savedAt: state.savedAt, unread: (id) => chats.unread(id) });
   return show('today');
 }
 
 function renderStatus() {
+  root.dataset.live = live.state;
   const pending = outbox.pending.length;
   $('offline-banner').hidden = outbox.online;
   $('queue-banner').hidden = pending === 0;
@@ -97,10 +110,15 @@ function renderStatus() {
 // --- data ---------------------------------------------------------------------------------
 
 let refreshing = null;
+let stale = false; // asked for during a read: what prompted it may have come after the read
 async function refresh() {
   if (!session.token) return;
-  if (refreshing) return refreshing;
+  if (refreshing) {
+    stale = true;
+    return refreshing;
+  }
   const started = Date.now();
+  state.readAt = started;
   refreshing = (async () => {
     try {
       const { data, headers } = await call('GET', '/v1/driver/today');
@@ -113,7 +131,10 @@ async function refresh() {
       }
       state.today = data;
       state.savedAt = savedAt;
-      if (!savedAt) outbox.forgetSettled(started);
+      if (!savedAt) {
+        outbox.forgetSettled(started);
+        live.follow(session.token, orderIds(data));
+      }
       outbox.setReachable(!savedAt);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return expired();
@@ -124,6 +145,10 @@ async function refresh() {
       refreshing = null;
     }
     render();
+    if (stale) {
+      stale = false;
+      await refresh();
+    }
   })();
   return refreshing;
 }
@@ -131,6 +156,7 @@ async function refresh() {
 function expired() {
   session.expire();
   reporter.stop();
+  live.close();
   const pending = outbox.pending.length;
   $('login-error').textContent = 'Your session has ended: please log in again.'
     + (pending ? ` ${plural(pending, 'action')} will be sent afterwards.` : '');
@@ -178,7 +204,9 @@ const stopScreen = new StopScreen({
     await queue(act.fail(order, { ...fields, at: now(), where: where() }), 'Failed attempt saved');
     location.hash = '';
   },
-});
+  // No toast: the message shows in the conversation, marked while it is not sent.
+  say: (order, payload, text) => outbox.add(act.message(order, payload, text)),
+}, chats);
 
 const loadoutScreen = new LoadoutScreen({
   scan: (route, code) => queue(act.loadout(route, [code]), `Scanned ${code}`),
@@ -194,7 +222,12 @@ outbox.addEventListener('change', render);
 outbox.addEventListener('auth', expired);
 let settle = null;
 outbox.addEventListener('sent', ({ detail }) => {
-  if (detail.item.kind === 'loadout' && detail.data) loadoutScreen.answered(detail.data);
+  const { item, data } = detail;
+  if (item.kind === 'message') {
+    if (data) chats.received(item.subject.order_id, data);
+    return; // a message changes nothing on the route
+  }
+  if (item.kind === 'loadout' && data) loadoutScreen.answered(data);
   // One refresh after a burst of sends, not one per action.
   clearTimeout(settle);
   settle = setTimeout(refresh, 800);
@@ -216,6 +249,7 @@ $('login-form').addEventListener('submit', async (event) => {
     location.hash = '';
     await refresh();
     outbox.drain();
+    chats.loadQuickReplies();
   } catch (caught) {
     error.textContent = caught instanceof Unreachable
       ? 'No connection. Logging in needs the network once.'
@@ -244,13 +278,34 @@ $('logout').addEventListener('click', async () => {
   setText($('logout'), 'Log out');
   localStorage.removeItem(SHIFT);
   reporter.stop();
+  live.close();
   await logOut();
   if ('caches' in window) await caches.delete('driver-data');
+  chats.clear();
   Object.assign(state, { today: null, savedAt: null, changed: new Map() });
   render();
 });
 
 window.addEventListener('online', refresh);
+chats.addEventListener('change', render);
+live.addEventListener('state', render);
+live.addEventListener('open', async () => {
+  render();
+  // What happened while the stream was not open: the route (and its changes), the messages.
+  await refresh();
+  if (state.today) await chats.sync(orderIds(state.today));
+});
+let soon = null;
+const refreshSoon = () => {
+  // A shift start moves every order at once: one refresh for the burst.
+  clearTimeout(soon);
+  soon = setTimeout(refresh, 300);
+};
+live.addEventListener('order_changed', refreshSoon);
+live.addEventListener('status', refreshSoon);
+live.addEventListener('message', ({ detail }) => chats.received(detail.order_id, detail));
+live.addEventListener('read', ({ detail }) => chats.readMoved(detail.order_id, detail.side,
+  detail.up_to));
 $('start-shift').addEventListener('click', startShift);
 $('end-shift').addEventListener('click', endShift);
 let viewed = null; // the stop on screen: the customer's changes count as seen once left
@@ -274,9 +329,14 @@ async function boot() {
     await refresh();
     const route = currentRoute(view());
     if (route && localStorage.getItem(SHIFT) === route.id) reporter.start(render);
+    chats.loadQuickReplies();
   }
   outbox.start();
-  setInterval(() => { if (document.visibilityState === 'visible') refresh(); }, REFRESH_MS);
+  setInterval(() => {
+    if (document.visibilityState !== 'visible') return;
+    // With the stream open, once the last read is about CHECK_MS old (ticks are POLL_MS apart).
+    if (live.state !== 'open' || Date.now() - state.readAt >= CHECK_MS - POLL_MS) refresh();
+  }, POLL_MS);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') refresh();
   });

@@ -1,5 +1,6 @@
-// The stop screen: where to go, what to hand over, and the arrive / deliver / fail actions with
-// their proof (photo resized on the phone, signature drawn on a canvas).
+// The stop screen: where to go, what to hand over, the arrive / deliver / fail actions with
+// their proof (photo resized on the phone, signature drawn on a canvas), and each order's chat.
+import { ChatPanel } from './chat-view.js';
 import { $, METHODS, REASONS, STATUS, languageName, make, setText, words } from './dom.js';
 import { resizePhoto } from './photo.js';
 import { isClosed } from './projection.js';
@@ -78,15 +79,20 @@ function photoField(field) {
 }
 
 export class StopScreen {
-  /** ``actions``: {arrive(stop), deliver(order, fields), fail(order, fields)}, each a Promise. */
-  constructor(actions) {
+  /**
+   * ``actions``: {arrive(stop), deliver(order, fields), fail(order, fields),
+   * say(order, payload, text)}, each a Promise; ``chats``: the conversations (chat.js).
+   */
+  constructor(actions, chats) {
     this.actions = actions;
+    this.chats = chats;
     this.cards = new Map();
     this.stop = null;
     $('arrive').addEventListener('click', () => this.actions.arrive(this.stop));
   }
 
-  render(stop, route, { clock, policy, changed }) {
+  /** ``outgoing``: chat messages waiting in the outbox. */
+  render(stop, route, { clock, policy, changed, outgoing }) {
     if (!this.stop || this.stop.id !== stop.id) {
       this.cards.clear();
       $('stop-orders').replaceChildren();
@@ -108,7 +114,9 @@ export class StopScreen {
       stop.arrived_at ? `Arrived at ${clock.time(stop.arrived_at)}` : 'Arrived');
     for (const order of stop.orders) {
       if (!this.cards.has(order.id)) this.cards.set(order.id, this.card(order, policy));
-      this.update(this.cards.get(order.id), order, policy, changed.get(order.id));
+      const card = this.cards.get(order.id);
+      this.update(card, order, policy, changed.get(order.id));
+      card.chat.draw(order, { clock, outgoing });
     }
   }
 
@@ -121,6 +129,8 @@ export class StopScreen {
     const card = { el, order, deliverForm, failForm, pad: null,
       deliverPhoto: photoField(deliverForm.querySelector('.photo-field')),
       failPhoto: photoField(failForm.querySelector('.photo-field')) };
+    card.chat = new ChatPanel(el.querySelector('.chat'), order.id, this.chats,
+      (payload, text) => this.actions.say(card.order, payload, text));
     card.pad = new SignaturePad(deliverForm.querySelector('.signature'));
     deliverForm.querySelector('.signature-clear').addEventListener('click', () => card.pad.clear());
     const reason = failForm.querySelector('.reason');

@@ -24,7 +24,7 @@ export function stopState(stop) {
   return ['To do', 'muted'];
 }
 
-function flags(stop, changed) {
+function flags(stop, changed, unread) {
   const out = [];
   const orders = stop.orders;
   if (orders.length) out.push(plural(parcels(stop), 'parcel'));
@@ -38,13 +38,15 @@ function flags(stop, changed) {
   if (orders.some((o) => changed.has(o.id))) {
     chips.unshift(make('span', 'Updated', 'flag flag--new'));
   }
+  const messages = orders.reduce((n, o) => n + unread(o.id), 0);
+  if (messages) chips.unshift(make('span', plural(messages, 'new message'), 'flag flag--chat'));
   if (stop.queued || orders.some((o) => o.queued)) {
     chips.push(make('span', 'Not sent yet', 'flag flag--queued'));
   }
   return chips;
 }
 
-function stopItem(stop, clock, changed) {
+function stopItem(stop, clock, changed, unread) {
   const li = $('stop-item').content.firstElementChild.cloneNode(true);
   const [label, tone] = stopState(stop);
   li.dataset.stop = stop.id;
@@ -66,7 +68,7 @@ function stopItem(stop, clock, changed) {
   const eta = stop.eta_earliest && stop.eta_latest
     ? `ETA ${clock.span(stop.eta_earliest, stop.eta_latest)}` : '';
   li.querySelector('.stop__eta').textContent = eta;
-  li.querySelector('.stop__flags').replaceChildren(...flags(stop, changed));
+  li.querySelector('.stop__flags').replaceChildren(...flags(stop, changed, unread));
   return li;
 }
 
@@ -80,8 +82,11 @@ function loadoutText(route) {
   return l.missing.length ? `${loaded} · ${l.missing.length} missing` : `${loaded} · ready`;
 }
 
-/** Draws the home screen for ``view`` (projected route), ``shift`` (positions on?). */
-export function renderToday(view, { clock, changed, shift, savedAt }) {
+/**
+ * Draws the home screen for ``view`` (projected route), ``shift`` (positions on?) and
+ * ``unread(orderId)`` (the customer's messages the driver has not read).
+ */
+export function renderToday(view, { clock, changed, shift, savedAt, unread }) {
   const route = currentRoute(view);
   $('no-route').hidden = Boolean(route);
   $('stops').hidden = !route;
@@ -109,5 +114,5 @@ export function renderToday(view, { clock, changed, shift, savedAt }) {
   link.hidden = !route.loadout || route.status === 'completed';
   link.dataset.tone = route.loadout && route.loadout.missing.length ? 'warn' : 'ok';
   setText($('loadout-state'), loadoutText(route));
-  $('stops').replaceChildren(...route.stops.map((stop) => stopItem(stop, clock, changed)));
+  $('stops').replaceChildren(...route.stops.map((stop) => stopItem(stop, clock, changed, unread)));
 }

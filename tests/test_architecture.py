@@ -68,6 +68,12 @@ PURE_CORES = {
     "lastmile.eta": ("lastmile.eta", ROUTING),
     "lastmile.tracking.fixes": ("lastmile.tracking.fixes", ROUTING),
     "lastmile.ledger.core": ("lastmile.ledger.core",),
+    "lastmile.slots.insertion": ("lastmile.slots.insertion", ROUTING),
+    "lastmile.selfservice.policy": ("lastmile.selfservice.policy", "lastmile.orders.status"),
+    "lastmile.chat.redact": ("lastmile.chat.redact",),
+    "lastmile.chat.quick_replies": ("lastmile.chat.quick_replies",),
+    "lastmile.reports.metrics": ("lastmile.reports.metrics", ROUTING),
+    "lastmile.reports.svg": ("lastmile.reports.svg",),
 }
 
 

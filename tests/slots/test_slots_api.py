@@ -12,9 +12,11 @@ from sqlalchemy import func, select, update
 
 from lastmile.db.engine import Database
 from lastmile.notifications.models import OutboxEvent
+from lastmile.orders.status import OrderStatus
 from lastmile.planning.models import RouteStop
 from lastmile.slots.models import SlotBooking, SlotCounter
 from tests.factories import Tenant, order_payload, vehicle_payload
+from tests.helpers import set_order
 from tests.tracking.builders import BuiltRoute, committed_route
 
 LISBON = ZoneInfo("Europe/Lisbon")
@@ -209,6 +211,24 @@ def test_a_cancelled_order_gives_its_place_back(
         assert session.scalar(select(func.sum(SlotCounter.booked))) == 0
         assert session.scalar(select(SlotBooking.id).where(SlotBooking.order_id == first)) is None
     assert book(client, tenant, second, slot).status_code == 200
+
+
+def test_booking_after_a_failed_attempt_books_the_next_attempt(
+    client: TestClient, database: Database, tenant: Tenant, fleet: str
+) -> None:
+    """A failed order takes a new slot: it becomes rescheduled, off its route, in the pool."""
+    route = planned_day(client, database, tenant, slack_s=3600)
+    failed = route.order_ids[0]
+    set_order(database, failed, status=OrderStatus.failed)
+    slot = offer_at(quote(client, tenant)["offers"], in_days(3), 12)["id"]
+    booked = book(client, tenant, failed, slot, who="dispatcher")
+    assert booked.status_code == 200, booked.text
+    order = client.get(f"/v1/orders/{failed}", headers=tenant.headers("dispatcher")).json()
+    assert order["status"] == "rescheduled"
+    assert order["route_id"] is None
+    assert order["service_date"] == in_days(3)
+    history = client.get(f"/v1/orders/{failed}/history", headers=tenant.headers("dispatcher"))
+    assert [e["to_status"] for e in history.json()][-2:] == ["rescheduled", "rescheduled"]
 
 
 def test_cut_off_and_unknown_slots_are_refused(

@@ -241,6 +241,12 @@ class OrderService:
         self._move(order, target, reason)
         return True
 
+    def next_attempt(self, order: Order, reason: str) -> None:
+        """After a failed attempt: rescheduled, off its route, back in the planning pool (the
+        visited stop stays on its route as it happened)."""
+        self._move(order, OrderStatus.rescheduled, reason)
+        order.route_id = order.stop_id = order.driver_id = order.vehicle_id = None
+
     def _move(self, order: Order, target: OrderStatus, reason: str | None) -> None:
         current = order.status
         if not can_transition(current, target):

@@ -128,9 +128,7 @@ class DeliveryChanges:
     def _leave_route(self, order: Order, reason: str) -> list[RouteEdit]:
         """Off its route and back to planning: failed -> rescheduled, dispatched -> created."""
         if order.status is OrderStatus.failed:
-            # The visited stop stays on the route as it happened.
-            self.orders.follow(order, OrderStatus.rescheduled, reason)
-            order.route_id = order.stop_id = order.driver_id = order.vehicle_id = None
+            self.orders.next_attempt(order, reason)
             return []
         route = route_of(self.session, order)
         if route is None:

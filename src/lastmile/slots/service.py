@@ -397,7 +397,7 @@ class SlotService:
                 errors=[field_error(["slot_id"], "unknown slot")],
             )
         start, minutes, area_id = parsed
-        if order.status not in BOOKABLE:
+        if order.status not in BOOKABLE | {OrderStatus.failed}:
             raise Conflict(f"A slot cannot be booked once the order is {order.status.value}.")
         current = self.bookings.for_order(order.id)
         day = start.astimezone(self.tz).date()
@@ -416,6 +416,11 @@ class SlotService:
             raise _refusal(offer)
         if order.status is OrderStatus.dispatched:
             self._check_own_stop(order, offer)
+        if order.status is OrderStatus.failed:
+            # Booking after a failed attempt books the next attempt.
+            OrderService(self.session, self.principal, self.services).next_attempt(
+                order, "new slot booked after a failed attempt"
+            )
         end = start + timedelta(minutes=minutes)
         counter_id = self.counters.ensure(area_id, start, end, offer.capacity)
         if not self.counters.take(counter_id, offer.capacity):

@@ -273,14 +273,14 @@ def demo(
             db, services, solve, logins.organization_id, request,
             progress=lambda done: progress.update(task, completed=round(done * 100)),
         )  # fmt: skip
-    # Links for orders a few stops ahead of where the fleet will be once the server is up.
+    # One route for a person in the driver app; links on the simulated others, for orders a few
+    # stops ahead of where the fleet will be once the server is up.
+    handover = hand_route_to_login(
+        db, logins.organization_id, logins.users["driver"], after=utcnow()
+    )
     links = issue_links(
         db, logins.organization_id, url, timedelta(days=settings.tracking_link_ttl_days),
-        after=utcnow() + timedelta(minutes=1),
-    )  # fmt: skip
-    handover = hand_route_to_login(
-        db, logins.organization_id, logins.users["driver"], after=utcnow(),
-        keep=[link.route_id for link in links],
+        after=utcnow() + timedelta(minutes=1), skip=[handover.route_id] if handover else [],
     )  # fmt: skip
     db.dispose()
     table = Table(title=f"Lastmile demo - Porto, {city.service_date}", show_header=False)

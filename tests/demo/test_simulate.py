@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,13 @@ from lastmile.config import Settings
 from lastmile.db.engine import Database
 from lastmile.demo import generate_city, generate_orders
 from lastmile.demo.city import live_day
-from lastmile.demo.loader import hand_route_to_login, live_fleet, load_city, plan_day
+from lastmile.demo.loader import (
+    hand_route_to_login,
+    issue_links,
+    live_fleet,
+    load_city,
+    plan_day,
+)
 from lastmile.demo.simulate import (
     FleetSimulator,
     RoutePlan,
@@ -210,8 +216,8 @@ def test_the_fleet_drives_a_small_city_and_delivers(
 def test_the_driver_login_gets_a_route_the_simulator_leaves_alone(
     live_app: TestClient, sqlite_database: Database, tmp_path: Path
 ) -> None:
-    """The demo hands one route (not a tracking link's) to the driver login: /driver shows it
-    and the simulated fleet drives only the others."""
+    """The demo hands its busiest route to the driver login: /driver shows it, the simulated
+    fleet and the tracking links leave it alone."""
     db, app = sqlite_database, live_app.app
     services: Services = app.state.services  # type: ignore[attr-defined]
     now = datetime.now(UTC)
@@ -228,11 +234,19 @@ def test_the_driver_login_gets_a_route_the_simulator_leaves_alone(
     routes = [p.route_id for p in load_route_plans(db, logins.organization_id)]
     assert len(routes) == 1
     driver = logins.users["driver"]
-    # The tracking links' routes are kept for the simulator.
-    assert hand_route_to_login(db, logins.organization_id, driver, after=now, keep=routes) is None
-    handover = hand_route_to_login(db, logins.organization_id, driver, after=now, keep=[])
+    # Nothing ahead after the route's last stop: nothing to hand over.
+    last = max(stop.departure for plan in load_route_plans(db, logins.organization_id)
+               for stop in plan.stops)  # fmt: skip
+    later = datetime.fromtimestamp(last + 60, UTC)
+    assert hand_route_to_login(db, logins.organization_id, driver, after=later) is None
+    handover = hand_route_to_login(db, logins.organization_id, driver, after=now)
     assert handover is not None
     assert handover.route_id == routes[0]
+    assert handover.stops > 0
+    # Tracking links go on the other routes only.
+    links = issue_links(db, logins.organization_id, "http://x", timedelta(days=1), after=now,
+                        skip=[handover.route_id])  # fmt: skip
+    assert links == []
     token = live_app.post(
         "/v1/auth/token",
         json={"email": logins.users["driver"], "password": logins.password},

@@ -27,7 +27,7 @@ from lastmile.orders.schemas import OrderCreate
 from lastmile.orders.service import OrderService
 from lastmile.organizations.endpoints import MERCHANTS
 from lastmile.organizations.service import create_organization
-from lastmile.planning.models import PlanStatus, Route, RouteStop
+from lastmile.planning.models import PlanStatus, Route, RouteStatus, RouteStop
 from lastmile.planning.runner import PlanRunner
 from lastmile.planning.schemas import PlanRequest, PlanSummary
 from lastmile.planning.service import PlanningService, RouteRepository
@@ -209,21 +209,25 @@ def issue_links(
     *,
     after: datetime,
     ahead: Sequence[int] = (1, 3, 5),
+    skip: Sequence[str] = (),
 ) -> list[DemoLink]:
-    """Tracking links on different routes, for orders ``ahead[k]`` stops after where the k-th
-    busiest route's vehicle will be at ``after`` (routes with the soonest next stops first)."""
+    """Tracking links on different routes (but those in ``skip``), for orders ``ahead[k]``
+    stops after where the k-th busiest route's vehicle will be at ``after`` (routes with the
+    soonest next stops first)."""
     principal = Principal(organization_id, Access.admin, system="demo")
     links: list[DemoLink] = []
     with db.unit_of_work() as session:
         upcoming: list[tuple[Route, list[RouteStop]]] = []
         for route in session.scalars(RouteRepository(session, principal).scoped()):
+            if route.id in skip:
+                continue
             stops = [s for s in route.stops if s.kind == "stop" and s.planned_arrival > after]
             if stops:
                 upcoming.append((route, stops))
         upcoming.sort(key=lambda item: (item[1][min(1, len(item[1]) - 1)].planned_arrival,
                                         item[0].id))  # fmt: skip
-        for (route, stops), skip in zip(upcoming, ahead, strict=False):
-            stop = stops[min(skip, len(stops) - 1)]
+        for (route, stops), stops_ahead in zip(upcoming, ahead, strict=False):
+            stop = stops[min(stops_ahead, len(stops) - 1)]
             order = OrderRepository(session, principal).get(stop.order_ids[0])
             if order is None:
                 continue
@@ -259,19 +263,24 @@ class DemoHandover:
 
 
 def hand_route_to_login(
-    db: Database, organization_id: str, email: str, *, after: datetime, keep: Sequence[str]
+    db: Database, organization_id: str, email: str, *, after: datetime
 ) -> DemoHandover | None:
-    """Link the driver login ``email`` to the driver of the busiest route still ahead that is
-    not in ``keep`` (the routes the printed tracking links follow), so a person can deliver it
-    in /driver while the simulator drives the others."""
+    """Link the driver login ``email`` to the driver of the dispatched route with the most
+    stops after ``after``, so a person can deliver it in /driver while the simulator drives
+    the others (tracking links are then issued on those: ``issue_links(skip=...)``)."""
     principal = Principal(organization_id, Access.admin, system="demo")
     with db.unit_of_work() as session:
         user = find_user_by_email(session, email)
+        dispatched = (
+            RouteRepository(session, principal)
+            .scoped()
+            .where(Route.status == RouteStatus.dispatched, Route.driver_id.is_not(None))
+        )
         candidates = [
             (sum(1 for s in route.stops if s.kind == "stop" and s.planned_arrival > after), route)
-            for route in session.scalars(RouteRepository(session, principal).scoped())
-            if route.id not in keep and route.driver_id is not None
+            for route in session.scalars(dispatched)
         ]
+        candidates = [(stops, route) for stops, route in candidates if stops]
         if user is None or not candidates:
             return None
         stops, route = max(candidates, key=lambda item: (item[0], item[1].id))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,6 +139,20 @@ def test_import_walker_would_catch_offences() -> None:
     assert not is_forbidden("lastmile.routing.road.graph")
     assert is_forbidden("lastmile.orders.status")
 
+
+@pytest.mark.parametrize("core", sorted(PURE_CORES))
+def test_importing_a_pure_core_loads_no_web_or_database_code(core: str) -> None:
+    """A fresh interpreter importing the core has no web, database or settings module loaded
+    (the import walk above misses what third-party imports pull in)."""
+    probe = (
+        f"import sys, {core}; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'starlette', "
+        "'sqlalchemy', 'pydantic', 'pydantic_settings', 'httpx', 'redis'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]", core
 
 def test_every_tenant_model_has_organization_id() -> None:
     """Every mapped model except Organization and IdempotencyRecord has organization_id."""

@@ -21,8 +21,8 @@ from lastmile.kit.clock import iso_z, utcnow
 from lastmile.live.broker import Broker
 from lastmile.live.channels import fleet_channel
 from lastmile.live.events import LiveEvent
-from lastmile.orders.models import DeliveryMethod, Order
-from lastmile.planning.assemble import HEAVY_KG, local_midnight
+from lastmile.orders.models import Order
+from lastmile.planning.assemble import local_midnight, required_skills
 from lastmile.planning.models import Route, RouteStop
 from lastmile.routing.geo import Coordinate, great_circle_m
 from lastmile.routing.geojson import line_string
@@ -41,18 +41,6 @@ class StopDemand:
     window: tuple[datetime, datetime]
     promised: bool  # False: no order has a window, ``window`` is the whole day
     skills: frozenset[str]
-
-
-def required_skills(order: Order) -> set[str]:
-    """The planner's rule (``planning.assemble``): what a driver must be qualified for."""
-    skills = set()
-    if order.delivery_method is DeliveryMethod.in_home:
-        skills.add("in_home")
-    if order.age_check:
-        skills.add("age_check")
-    if any(p.weight_kg > HEAVY_KG for p in order.parcels):
-        skills.add("heavy")
-    return skills
 
 
 def demand(stop: RouteStop, orders: Sequence[Order], day: date, tz: ZoneInfo) -> StopDemand:

@@ -236,6 +236,18 @@ def priority_level(priority: int) -> int:
     return min(3, priority // 25)
 
 
+def required_skills(order: Order) -> set[str]:
+    """What a driver must be qualified for to deliver ``order``."""
+    skills = set()
+    if order.delivery_method is DeliveryMethod.in_home:
+        skills.add("in_home")
+    if order.age_check:
+        skills.add("age_check")
+    if any(p.weight_kg > HEAVY_KG for p in order.parcels):
+        skills.add("heavy")
+    return skills
+
+
 def _job(
     order: Order, points: dict[str, PickupPoint], epoch: datetime,
     windows: tuple[rp.TimeWindow, ...],
@@ -247,13 +259,7 @@ def _job(
         else Coordinate(order.address.lat, order.address.lon)
     )
     kg = sum(p.weight_kg for p in order.parcels)
-    skills = set()
-    if order.delivery_method is DeliveryMethod.in_home:
-        skills.add("in_home")
-    if order.age_check:
-        skills.add("age_check")
-    if any(p.weight_kg > HEAVY_KG for p in order.parcels):
-        skills.add("heavy")
+    skills = required_skills(order)
     timing = service_time(
         HANDLING_BY_METHOD[order.delivery_method], len(order.parcels), age_check=order.age_check
     )

@@ -740,7 +740,8 @@ def bench_slots(
     stops: Annotated[int, typer.Option(help="Stops (orders) per route.")] = 34,
     quotes: Annotated[int, typer.Option(help="Quotes timed through the HTTP endpoint.")] = 200,
     cold_quotes: Annotated[
-        int, typer.Option(help="Quotes timed each right after a route changed (cold cache).")
+        int,
+        typer.Option(help="Quotes timed right after an order of the day changed."),
     ] = 40,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON line.")] = False,

@@ -243,14 +243,14 @@ def run(
     seed_value: int = 7,
 ) -> dict[str, Any]:
     """Seed the day, then time ``quotes`` quotes through the HTTP endpoint, and
-    ``cold_quotes`` more each after a route changed (the day read again)."""
+    ``cold_quotes`` more each after an order of the day changed (the day read again)."""
     from fastapi.testclient import TestClient
     from sqlalchemy import select, update
 
     from lastmile.app import create_app
     from lastmile.config import Settings
     from lastmile.db.engine import Database
-    from lastmile.planning.models import Route
+    from lastmile.orders.models import Order
 
     day = datetime.now(TIMEZONE).date() + timedelta(days=2)
     with tempfile.TemporaryDirectory(prefix="lastmile-bench-slots-") as tmp:
@@ -281,13 +281,13 @@ def run(
                     offers += len(planned)
                     green += sum(o["green"] for o in planned)
                     feasible += sum(o["feasible"] for o in planned)
-                # Cold: the tracker touched a route since the last quote (as it does on a live
-                # day), so the day's stops are read again instead of coming from the cache.
+                # Cold: an order of the day changed since the last quote (as each delivery does
+                # on a live day), so the day's stops are read again instead of being cached.
                 for _ in range(cold_quotes):
                     with db.unit_of_work() as session:
                         session.execute(
-                            update(Route)
-                            .where(Route.id == session.scalar(select(Route.id).limit(1)))
+                            update(Order)
+                            .where(Order.id == session.scalar(select(Order.id).limit(1)))
                             .values(updated_at=datetime.now(UTC))
                         )
                     body = {"location": _address(rng), "parcels": PARCEL}

@@ -238,19 +238,22 @@ class PlanReader:
 
     def fingerprint(self, service_date: date) -> tuple[Any, ...]:
         """Changes whenever anything the day's insertion arrays are built from changes: the
-        routes (tracking touches them), their stops (times, slack, progress) and the orders
-        on them (parcels, moves)."""
+        routes (status, times), their stops (times, slack, progress) and the orders on them
+        (parcels, moves)."""
         org = self.scope.organization_id
         routes = (
             select(Route.id)
             .where(Route.organization_id == org, Route.service_date == service_date)
             .scalar_subquery()
         )
+        # Not the routes' updated_at: the tracker touches it with every fix, and nothing it
+        # writes there (position, ETAs) goes into the insertion arrays.
         route_row = self.session.execute(
-            select(func.count(Route.id), func.max(Route.updated_at), func.min(Route.status)).where(
-                Route.organization_id == org, Route.service_date == service_date
-            )
-        ).one()
+            select(
+                func.count(Route.id), func.min(Route.status), func.max(Route.status),
+                func.max(Route.starts_at), func.max(Route.ends_at),
+            ).where(Route.organization_id == org, Route.service_date == service_date)
+        ).one()  # fmt: skip
         if not route_row[0]:
             return tuple(route_row)
         stop_row = self.session.execute(

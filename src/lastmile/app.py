@@ -32,6 +32,7 @@ from lastmile.kit.errors import install_error_handlers
 from lastmile.ledger.endpoints import router as ledger_router
 from lastmile.ledger.tasks import sealing_job
 from lastmile.notifications.endpoints import router as notifications_router
+from lastmile.notifications.retention import notification_retention_job
 from lastmile.notifications.worker import notification_job
 from lastmile.orders.endpoints import router as orders_router
 from lastmile.organizations.endpoints import router as organizations_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     chat_retention = chat_retention_job(settings, db)
     ledger_sealing = sealing_job(settings, db)
     notifier = notification_job(settings, db)
+    notification_retention = notification_retention_job(settings, db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         fail_interrupted_plans(db)
         await tracking.start()
         chat_retention.start()
+        notification_retention.start()
         ledger_sealing.start()
         if notifier is not None:
             notifier.start()
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if notifier is not None:
             notifier.stop()
         ledger_sealing.stop()
+        notification_retention.stop()
         chat_retention.stop()
         await tracking.stop()
         runner.shutdown()

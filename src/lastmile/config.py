@@ -179,6 +179,12 @@ class Settings(BaseSettings):
         "after it, and the message goes again with the same idempotency key.",
     )
     notification_poll_s: float = Field(default=2.0, gt=0, description="Worker poll interval.")
+    notification_retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Sent and dead notifications (rendered messages: names, addresses, links) "
+        "are deleted this long after they were created.",
+    )
     notifications_inline: bool | None = Field(
         default=None,
         description="Send notifications from a thread of each server process (default, except "

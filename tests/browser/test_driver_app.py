@@ -38,7 +38,7 @@ from tests.tracking.builders import BuiltRoute, committed_route
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-# LASTMILE_UPDATE_SCREENSHOTS=1 pytest -p no:xdist tests/browser -k whole_route
+# LASTMILE_UPDATE_SCREENSHOTS=1 pytest tests/browser/test_driver_app.py -k whole_route
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "screenshots" / "driver.png"
 UPDATE_SCREENSHOTS = os.environ.get("LASTMILE_UPDATE_SCREENSHOTS") == "1"
 LISBON = ZoneInfo("Europe/Lisbon")  # make_tenant's organisation time zone

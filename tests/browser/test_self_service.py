@@ -107,10 +107,10 @@ def test_customer_reschedules_redirects_chats_and_rates(
     assert reply.status_code == 201, reply.text
     expect(page.locator(".msg--theirs .msg-body")).to_have_text("Yes, once it is in.")
 
-    # Out for delivery: the time is fixed now (the reason shows), the locker still open.
+    # Out for delivery: the day is fixed now (the reason shows), the locker still open.
     move(http, shop, order_id, *DELIVER[:-1])
-    expect(page.locator("#change-time .manage-reason")).to_contain_text("already out for delivery")
-    expect(page.locator("#window-slots")).to_be_hidden()
+    expect(page.locator("#reschedule .manage-reason")).to_contain_text("already out for delivery")
+    expect(page.locator("#reschedule-days")).to_be_hidden()
     expect(page.locator("#locker-list")).to_be_attached()
     expect(page.locator("#locker .manage-reason")).to_be_hidden()
 

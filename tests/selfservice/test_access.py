@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from lastmile.db.engine import Database
 from lastmile.orders.models import Order
-from lastmile.planning.models import Route, RouteStatus
+from lastmile.planning.models import Route, RouteStatus, RouteStop
 from lastmile.tracking.models import TrackingLink
 from tests.factories import Tenant
 from tests.helpers import assert_problem, snapshot
@@ -122,20 +122,32 @@ def test_past_the_cut_off_only_notes_for_the_driver_change(
         assert response.status_code == 200, response.text
 
 
-def test_later_stops_may_still_go_to_a_locker_but_not_change_time(
+def test_later_stops_may_change_time_or_go_to_a_locker_but_not_change_day(
     client: TestClient, database: Database, tenant: Tenant, route_under_way: list[str]
 ) -> None:
-    """A parcel already in the van keeps its day and time, yet may still be redirected while
-    the driver is not yet heading to it."""
+    """A parcel already in the van keeps its day, yet may still be redirected or take another
+    time today (its stop moves within the running route) while the driver is not yet heading
+    to it."""
     token = issue(client, tenant, route_under_way[2])["token"]
-    refused = client.post(f"/v1/self-service/{token}/window", json=bodies(tenant)["window"])
-    assert "out for delivery" in assert_problem(refused, 409)["detail"]
     moved = client.post(f"/v1/self-service/{token}/redirect", json=bodies(tenant)["redirect"])
     assert moved.status_code == 200, moved.text
     with database.unit_of_work(readonly=True) as session:
         order = session.get(Order, route_under_way[2])
         assert order is not None
         assert order.pickup_point_id == tenant.locker_id
+        assert order.status.value == "out_for_delivery"
+
+    other = issue(client, tenant, route_under_way[1])["token"]
+    refused = client.post(f"/v1/self-service/{other}/reschedule", json=bodies(tenant)["reschedule"])
+    assert "out for delivery" in assert_problem(refused, 409)["detail"]
+    later = client.post(f"/v1/self-service/{other}/window", json=bodies(tenant)["window"])
+    assert later.status_code == 200, later.text
+    with database.unit_of_work(readonly=True) as session:
+        order = session.get_one(Order, route_under_way[1])
+        stop = session.get_one(RouteStop, order.stop_id)
+        window = order.windows[0]
+        assert window.starts_at <= stop.planned_arrival <= window.ends_at
+        assert stop.route_id == order.route_id
         assert order.status.value == "out_for_delivery"
 
 

@@ -27,7 +27,7 @@ TABLE = [
     (S.planned, False, EVERYTHING),
     (S.rescheduled, False, EVERYTHING),
     (S.dispatched, False, EVERYTHING),
-    (S.out_for_delivery, False, EVERYTHING - {A.window, A.reschedule}),
+    (S.out_for_delivery, False, EVERYTHING - {A.reschedule}),
     (S.out_for_delivery, True, {A.safe_place, A.instructions}),
     (S.arriving, False, {A.safe_place, A.instructions}),
     (S.arriving, True, {A.safe_place, A.instructions}),

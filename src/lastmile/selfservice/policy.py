@@ -22,8 +22,6 @@ class Action(enum.StrEnum):
     delivery_options = "delivery-options"
 
 
-# Changes of when the parcel comes.
-WHEN = frozenset({Action.window, Action.reschedule})
 # Changes that only tell the driver something: safe until the parcel is handed over.
 NOTE_ACTIONS = frozenset({Action.safe_place, Action.instructions})
 # After a failed attempt the customer chooses the next one: another day or a locker.
@@ -55,8 +53,8 @@ DELIVERED = "Your parcel has already been delivered."
 CLOSED = "This delivery will not take place any more."
 ON_THE_WAY = "Your driver is already on the way to you, so this can no longer change."
 LOADED = (
-    "Your parcel is already out for delivery today: its time can no longer change, but you "
-    "can still send it to a locker."
+    "Your parcel is already out for delivery today: it can no longer move to another day, but "
+    "you can still pick another time today or send it to a locker."
 )
 FAILED = "After a missed delivery, first choose another day or a locker."
 
@@ -74,9 +72,10 @@ def verdict(progress: Progress, action: Action) -> Verdict:
         return ALLOWED
     if progress.heading_here or status is S.arriving:
         return Verdict(False, ON_THE_WAY)
-    if status in ON_VAN and action in WHEN:
-        # The parcel is in the van: another day means a failed attempt first (status machine),
-        # and slots are booked only until dispatch (slots.service.BOOKABLE).
+    if status in ON_VAN and action is Action.reschedule:
+        # The parcel is in the van: another day means a failed attempt first (status machine).
+        # Another time today stays open until the driver heads here: the stop moves within
+        # the running route when it fits (changes.DeliveryChanges.change_window).
         return Verdict(False, LOADED)
     return ALLOWED
 

@@ -54,8 +54,16 @@ from lastmile.slots.schemas import QuoteRequest
 
 # Orders that may still take a slot; an order on a committed route only keeps its stop.
 BOOKABLE = frozenset(
-    {OrderStatus.created, OrderStatus.planned, OrderStatus.rescheduled, OrderStatus.dispatched}
+    {
+        OrderStatus.created,
+        OrderStatus.planned,
+        OrderStatus.rescheduled,
+        OrderStatus.dispatched,
+        OrderStatus.out_for_delivery,
+    }
 )
+# Orders on a committed route: the slot must hold their stop's planned arrival.
+ON_A_ROUTE = frozenset({OrderStatus.dispatched, OrderStatus.out_for_delivery})
 
 
 class SlotFull(Conflict):
@@ -414,7 +422,7 @@ class SlotService:
             return replace(offer, booked=True)
         if not offer.feasible:
             raise _refusal(offer)
-        if order.status is OrderStatus.dispatched:
+        if order.status in ON_A_ROUTE:
             self._check_own_stop(order, offer)
         if order.status is OrderStatus.failed:
             # Booking after a failed attempt books the next attempt.

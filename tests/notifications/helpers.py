@@ -30,7 +30,10 @@ def events_of(db: Database, order_id: str) -> list[OutboxEvent]:
     with db.unit_of_work(readonly=True) as session:
         return list(
             session.scalars(
-                select(OutboxEvent).where(OutboxEvent.order_id == order_id).order_by(OutboxEvent.id)
+                select(OutboxEvent)
+                .where(OutboxEvent.order_id == order_id)
+                # ids of one millisecond are in random order; creation times are not
+                .order_by(OutboxEvent.created_at, OutboxEvent.id)
             )
         )
 

@@ -62,7 +62,7 @@ def test_delivered_and_failed_tell_the_customer_and_ask_for_a_rating_later(
         NotificationEvent.delivered,
         NotificationEvent.feedback_request,
     ]
-    feedback = events_of(database, delivered)[-1]
+    [feedback] = [e for e in events_of(database, delivered) if e.event == "feedback_request"]
     wait = feedback.next_attempt_at - feedback.created_at
     assert abs(wait - timedelta(minutes=settings.feedback_request_delay_minutes)) < timedelta(
         seconds=5

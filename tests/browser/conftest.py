@@ -159,10 +159,15 @@ def page(context: BrowserContext) -> Page:
     return context.new_page()
 
 
-@pytest.fixture
-def page_errors(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions of ``page`` (CSP violations show up here)."""
+def console_errors(page: Page) -> list[str]:
+    """Console errors and uncaught exceptions of ``page`` from now on (CSP violations show up
+    here), collected into the returned list."""
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
     return errors
+
+
+@pytest.fixture
+def page_errors(page: Page) -> list[str]:
+    return console_errors(page)

@@ -32,7 +32,7 @@ from lastmile.orders.models import Order
 from lastmile.planning.models import RouteStop
 from lastmile.planning.schemas import PlanRequest
 from lastmile.planning.solve import SolveSettings
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import LiveServer, console_errors
 from tests.factories import PASSWORD, Tenant, make_tenant, order_payload
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -132,14 +132,6 @@ def board(server: LiveServer, tenant: Tenant) -> dict[str, Any]:
     assert got.status_code == 200, got.text
     result: dict[str, Any] = got.json()
     return result
-
-
-def console_errors(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions of ``page`` (CSP violations show up here)."""
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    return errors
 
 
 def report_fix(

@@ -32,7 +32,7 @@ from lastmile.ledger.models import CustodyEntry
 from lastmile.orders.models import Order, OrderEvent
 from lastmile.planning.models import Route as RouteRow
 from lastmile.tracking.models import PositionFix
-from tests.browser.conftest import PHONE, LiveServer
+from tests.browser.conftest import PHONE, LiveServer, console_errors
 from tests.factories import PASSWORD, Tenant, make_tenant, order_payload
 from tests.tracking.builders import BuiltRoute, committed_route
 
@@ -163,11 +163,7 @@ def app(phone: BrowserContext) -> Page:
 
 @pytest.fixture
 def errors(app: Page) -> list[str]:
-    """Console errors and uncaught exceptions (CSP violations show up here)."""
-    found: list[str] = []
-    app.on("console", lambda msg: found.append(msg.text) if msg.type == "error" else None)
-    app.on("pageerror", lambda exc: found.append(f"uncaught: {exc}"))
-    return found
+    return console_errors(app)
 
 
 def log_in(page: Page, server: LiveServer, email: str) -> None:

@@ -38,6 +38,7 @@ from lastmile.dispatch.stops import (
 from lastmile.fleet.models import Driver, Vehicle, VehicleType
 from lastmile.kit.clock import utcnow
 from lastmile.kit.errors import Conflict, NotFound
+from lastmile.orders.announce import announce_change
 from lastmile.orders.models import Order
 from lastmile.orders.service import OrderService
 from lastmile.orders.status import OrderStatus
@@ -45,7 +46,6 @@ from lastmile.organizations.repository import get_organization
 from lastmile.planning.assemble import local_midnight
 from lastmile.planning.models import Route, RouteStatus, RouteStop, StopStatus
 from lastmile.planning.service import RouteService
-from lastmile.selfservice.announce import announce_change
 from lastmile.selfservice.replan import RouteEdit
 from lastmile.services import Services
 from lastmile.slots.insertion import Insertions, RouteSet, cheapest_insertions

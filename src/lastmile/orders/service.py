@@ -28,6 +28,7 @@ from lastmile.live.channels import fleet_channel, order_channel
 from lastmile.live.events import LiveEvent
 from lastmile.notifications import triggers
 from lastmile.notifications.outbox import NotificationEvent, enqueue_for_rows
+from lastmile.orders.announce import announce_change
 from lastmile.orders.intake import IntakeContext, check_orders, insert_rows
 from lastmile.orders.models import (
     DeliveryMethod,
@@ -40,7 +41,6 @@ from lastmile.orders.repository import OrderRepository
 from lastmile.orders.schemas import PICKUP_METHODS, OrderCreate, OrderUpdate
 from lastmile.orders.status import STATUS_LABELS, TRANSITIONS, OrderStatus, can_transition
 from lastmile.organizations.repository import get_organization
-from lastmile.selfservice.announce import announce_change
 from lastmile.selfservice.pickup import PickupPoints
 from lastmile.services import Services
 from lastmile.slots.repository import SlotBookingRepository

@@ -22,6 +22,7 @@ from lastmile.fleet.models import Driver, PickupPoint
 from lastmile.kit.clock import iso_z, utcnow
 from lastmile.kit.errors import Conflict, Unprocessable, field_error
 from lastmile.notifications.outbox import NotificationEvent, enqueue_event
+from lastmile.orders.announce import announce_change
 from lastmile.orders.models import DeliveryMethod, Order, SafePlace
 from lastmile.orders.schemas import PICKUP_METHODS
 from lastmile.orders.service import OrderService
@@ -29,7 +30,6 @@ from lastmile.orders.status import OrderStatus
 from lastmile.organizations.models import Merchant
 from lastmile.planning.assemble import local_midnight
 from lastmile.planning.models import Route, RouteStatus, RouteStop
-from lastmile.selfservice.announce import announce_change
 from lastmile.selfservice.pickup import PickupPoints
 from lastmile.selfservice.policy import Action, Progress, verdict
 from lastmile.selfservice.replan import RouteEdit, at_place, place_stop, route_of
